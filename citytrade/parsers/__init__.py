@@ -1,0 +1,21 @@
+"""Release parsers, one module per format; PARSERS maps a sidecar's `format` to its parser."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from citytrade.areas import AreaResolver
+from citytrade.parsers import citytrade_v1, nbs_easyquery, top100_v1
+from citytrade.parsers.base import ParsedRelease
+from citytrade.releases import Release
+
+
+class Parser(Protocol):
+    def __call__(self, release: Release, resolver: AreaResolver) -> ParsedRelease: ...
+
+
+PARSERS: dict[str, Parser] = {
+    "citytrade-v1": citytrade_v1.parse,
+    "top100-v1": top100_v1.parse,
+    "nbs-easyquery": nbs_easyquery.parse,
+}

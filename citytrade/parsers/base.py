@@ -1,0 +1,172 @@
+"""What every release parser shares: reading a table, and the shape of what it returns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from typing import Callable
+
+from citytrade.releases import BASES, Release, ReleaseError
+from citytrade.units import known_rate_years, known_units
+
+
+@dataclass
+class ParsedRelease:
+    """Canonical rows of one release and the rows it rejected, with their reasons."""
+
+    kind: str  # "trade" or "top100"
+    rows: list[dict] = field(default_factory=list)
+    subindex_scores: list[dict] = field(default_factory=list)
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    """A data table read from a release: header names and rows, each with its row number in the file."""
+
+    header: list[str]
+    rows: list[tuple[int, dict]]
+
+
+def decode_text(release: Release) -> str:
+    data = release.data_path.read_bytes()
+    if not data.strip():
+        raise ReleaseError("the file is empty")
+    declared = release.meta.get("encoding")
+    encodings = [str(declared)] if declared else ["utf-8-sig", "gb18030"]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if "\x00" in text:
+            break
+        return text
+    tried = " or ".join(encodings)
+    raise ReleaseError(f"cannot decode the file as {tried} text (binary or wrongly labelled encoding?)")
+
+
+def read_table(release: Release, header_matches: Callable[[list[str]], bool]) -> Table:
+    """Read CSV or XLSX; the header is the first row header_matches accepts (title rows above are skipped)."""
+    if release.data_path.suffix.lower() == ".xlsx":
+        raw_rows = _xlsx_rows(release)
+    else:
+        raw_rows = list(enumerate(csv.reader(io.StringIO(decode_text(release))), start=1))
+    for index, (line, cells) in enumerate(raw_rows):
+        names = [str(c).strip() if c is not None else "" for c in cells]
+        if header_matches(names):
+            rows = []
+            for number, values in raw_rows[index + 1 :]:
+                cleaned = ["" if v is None else str(v).strip() for v in values]
+                if not any(cleaned):
+                    continue
+                rows.append((number, dict(zip(names, cleaned + [""] * (len(names) - len(cleaned))))))
+            return Table(header=names, rows=rows)
+    raise ReleaseError("no header row with the required columns found")
+
+
+def _xlsx_rows(release: Release) -> list[tuple[int, list]]:
+    import openpyxl
+
+    if not zipfile.is_zipfile(release.data_path):
+        raise ReleaseError("not a valid .xlsx workbook (is it a text file with the wrong extension?)")
+    try:
+        book = openpyxl.load_workbook(release.data_path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken workbooks
+        raise ReleaseError(f"cannot open the workbook: {type(exc).__name__}") from None
+    sheet = book.worksheets[0]
+    rows = [(number, ["" if v is None else _cell_text(v) for v in values]) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    book.close()
+    if not rows:
+        raise ReleaseError("the workbook's first sheet is empty")
+    return rows
+
+
+def _cell_text(value: object) -> str:
+    # Excel stores 4.50 as the float 4.5: the written precision of a numeric cell is lost, so keep repr's digits.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def trade_defaults(release: Release) -> tuple[str, str]:
+    """The sidecar's default unit and basis for a trade release, checked."""
+    unit = release.meta.get("unit")
+    basis = release.meta.get("basis")
+    if unit in (None, ""):
+        raise ReleaseError("sidecar lacks required field: unit")
+    if basis in (None, ""):
+        raise ReleaseError("sidecar lacks required field: basis")
+    check_unit(str(unit), "sidecar unit")
+    if basis not in BASES:
+        raise ReleaseError(f"unknown basis '{basis}' (known: {', '.join(BASES)})")
+    return str(unit), str(basis)
+
+
+def check_unit(unit: str, where: str) -> None:
+    if unit not in known_units():
+        raise ValueError(f"unknown {where} '{unit}' (known: {', '.join(known_units())})")
+
+
+def as_int(text: str, name: str) -> int:
+    try:
+        number = float(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{name} '{text}' is not a whole number") from None
+    if not number.is_integer():
+        raise ValueError(f"{name} '{text}' is not a whole number")
+    return int(number)
+
+
+MEASURES = ("total", "exports", "imports")
+
+
+def trade_row(
+    *,
+    row_number: int,
+    area_raw: str,
+    area_code: str,
+    year: int,
+    month_from: int,
+    month_to: int,
+    basis: str,
+    unit: str,
+    figures: dict,
+    growth: dict,
+    source_url: str | None,
+) -> dict:
+    """The canonical trade observation: figures as written, their precision, and growth as published."""
+    if not 1 <= month_from <= 12 or not 1 <= month_to <= 12:
+        raise ValueError(f"months {month_from}-{month_to} are not in 1-12")
+    if month_to < month_from:
+        raise ValueError(f"month_to {month_to} is before month_from {month_from}")
+    if not 1950 <= year <= 2100:
+        raise ValueError(f"year {year} is not plausible")
+    if all(figures.get(m) is None for m in MEASURES):
+        raise ValueError("none of total, exports, imports is given")
+    unit_info = known_units()[unit]
+    if unit_info.currency == "USD" and year not in known_rate_years():
+        raise ValueError(f"no CNY/USD rate for {year} in dbt_project/seeds/cny_usd_rates.csv")
+    row = {
+        "row_number": row_number,
+        "area_raw": area_raw,
+        "area_code": area_code,
+        "year": year,
+        "month_from": month_from,
+        "month_to": month_to,
+        "basis": basis,
+        "unit": unit,
+        "currency": unit_info.currency,
+        "source_url": source_url or None,
+    }
+    for measure in MEASURES:
+        figure = figures.get(measure)
+        row[f"{measure}_text"] = figure.text if figure else None
+        row[f"{measure}_value"] = float(figure.value) if figure else None
+        row[f"{measure}_resolution"] = float(figure.resolution) if figure else None
+        pct = growth.get(measure)
+        row[f"{measure}_yoy_pct"] = float(pct.value) if pct else None
+        row[f"{measure}_yoy_pct_resolution"] = float(pct.resolution) if pct else None
+    return row

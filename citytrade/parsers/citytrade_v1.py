@@ -1,0 +1,97 @@
+"""Parser for `citytrade-v1`: one row per area and month window, English or Chinese headers."""
+
+from __future__ import annotations
+
+from citytrade.areas import AreaResolver, UnknownArea
+from citytrade.parsers.base import MEASURES, ParsedRelease, as_int, check_unit, read_table, trade_defaults, trade_row
+from citytrade.releases import Release, ReleaseError
+from citytrade.units import BadValue, parse_figure
+
+ALIASES = {
+    "area": ("area", "地区", "城市", "省份", "region"),
+    "year": ("year", "年份", "年"),
+    "month_from": ("month_from", "起始月", "开始月份", "月份起"),
+    "month_to": ("month_to", "截止月", "结束月份", "月份止"),
+    "total": ("total", "进出口", "进出口总额", "进出口总值"),
+    "exports": ("exports", "出口", "出口额"),
+    "imports": ("imports", "进口", "进口额"),
+    "total_yoy_pct": ("total_yoy_pct", "进出口同比%", "进出口同比", "进出口同比(%)", "进出口增长%"),
+    "exports_yoy_pct": ("exports_yoy_pct", "出口同比%", "出口同比", "出口同比(%)", "出口增长%"),
+    "imports_yoy_pct": ("imports_yoy_pct", "进口同比%", "进口同比", "进口同比(%)", "进口增长%"),
+    "unit": ("unit", "单位"),
+    "source_url": ("source_url", "来源", "source"),
+}
+# A bare growth header after a value column is that value's growth (the usual layout of customs tables).
+BARE_GROWTH = {"同比", "同比%", "同比(%)", "同比（%）", "同比±%", "增长%", "yoy_pct", "yoy%"}
+REQUIRED = ("area", "year", "month_from", "month_to")
+
+_LOOKUP = {alias.casefold(): canonical for canonical, names in ALIASES.items() for alias in names}
+
+
+def canonical_header(names: list[str]) -> list[str]:
+    canonical, last_measure = [], None
+    for name in names:
+        key = name.strip().casefold().replace(" ", "")
+        if key in _LOOKUP:
+            column = _LOOKUP[key]
+            last_measure = column if column in MEASURES else last_measure
+        elif key in BARE_GROWTH and last_measure:
+            column = f"{last_measure}_yoy_pct"
+        else:
+            column = name
+        canonical.append(column)
+    return canonical
+
+
+def _is_header(names: list[str]) -> bool:
+    columns = set(canonical_header(names))
+    return "area" in columns and "year" in columns
+
+
+def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
+    default_unit, basis = trade_defaults(release)
+    table = read_table(release, _is_header)
+    header = canonical_header(table.header)
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
+    if not any(m in header for m in MEASURES):
+        raise ReleaseError("missing required column: one of total, exports, imports")
+    parsed = ParsedRelease(kind="trade")
+    for number, cells in table.rows:
+        row = {canon: cells.get(original, "") for original, canon in zip(table.header, header)}
+        try:
+            unit = row.get("unit") or default_unit
+            check_unit(unit, "unit")
+            parsed.rows.append(
+                trade_row(
+                    row_number=number,
+                    area_raw=row["area"],
+                    area_code=resolver.resolve(row["area"]),
+                    year=as_int(row["year"], "year"),
+                    month_from=as_int(row["month_from"], "month_from"),
+                    month_to=as_int(row["month_to"], "month_to"),
+                    basis=basis,
+                    unit=unit,
+                    figures={m: _figure(row, m) for m in MEASURES},
+                    growth={m: _growth(row, m) for m in MEASURES},
+                    source_url=row.get("source_url") or release.meta.get("source_url"),
+                )
+            )
+        except (ValueError, UnknownArea) as exc:
+            parsed.rejects.append((number, str(exc).strip("'\"")))
+    return parsed
+
+
+def _figure(row: dict, measure: str):
+    try:
+        return parse_figure(row.get(measure))
+    except BadValue as exc:
+        raise ValueError(f"{measure}: {exc}") from None
+
+
+def _growth(row: dict, measure: str):
+    try:
+        return parse_figure(row.get(f"{measure}_yoy_pct"), allow_negative=True)
+    except BadValue as exc:
+        raise ValueError(f"{measure}_yoy_pct: {exc}") from None

@@ -1,0 +1,173 @@
+"""The stages of a run (write, audit, publish), each one function the Prefect flow wraps as a task."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+from citytrade import publish, quality, transform, warehouse
+from citytrade.config import Settings
+from citytrade.ingest import IngestSummary, ingest_releases
+
+log = logging.getLogger(__name__)
+
+
+class RunLocked(RuntimeError):
+    """Another run holds this home."""
+
+
+class PublishBlocked(RuntimeError):
+    """Blocking checks failed: nothing new was published."""
+
+
+@dataclass
+class RunReport:
+    """What a run did, for the CLI, the run log and the Prefect artifacts."""
+
+    run_id: str
+    status: str = "running"  # published | blocked | failed
+    message: str = ""
+    releases_loaded: list[str] = field(default_factory=list)
+    releases_unchanged: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    problems: list[str] = field(default_factory=list)
+    row_gate: str = ""
+    mart_gate: str = ""
+    rows_kept_out: int = 0
+    warnings: int = 0
+    errors: int = 0
+    new_alerts: list[dict] = field(default_factory=list)
+    published_version: str | None = None
+    published_marts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, ensure_ascii=False)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
+    """One run per home at a time: the OS drops the lock when the holder dies, even by SIGKILL."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    handle = open(settings.lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLocked(f"another citytrade run is using {settings.home} ({holder}); wait for it to finish or pass --wait") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+# ---- stages
+
+
+def begin_run(settings: Settings, run_id: str) -> None:
+    settings.ensure_dirs()
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        con.execute("insert into audit.runs values (?, ?, null, 'running', null, null, null)", [run_id, _now()])
+
+
+def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
+    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id)
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        quality.record_alerts(con, quality.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
+    return summary
+
+
+def build_pre_gate_stage(settings: Settings) -> dict[str, str]:
+    return transform.build_models(settings, transform.PRE_GATE)
+
+
+def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        gate = quality.run_checkpoint(settings, "row_gate", con)
+        quality.record_row_verdicts(con, gate, run_id)
+        new_alerts = quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
+    return gate, new_alerts
+
+
+def build_post_gate_stage(settings: Settings) -> dict[str, str]:
+    return transform.build_models(settings, transform.POST_GATE)
+
+
+def audit_marts_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        gate = quality.run_checkpoint(settings, "mart_gate", con)
+        new_alerts = quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
+    return gate, new_alerts
+
+
+def publish_stage(settings: Settings, run_id: str) -> publish.PublishResult:
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        return publish.publish_marts(con, settings.published_dir, run_id)
+
+
+def finish_run(settings: Settings, report: RunReport) -> None:
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        con.execute(
+            "update audit.runs set finished_at = ?, status = ?, message = ?, releases_loaded = ?, published = ? where run_id = ?",
+            [_now(), report.status, report.message, len(report.releases_loaded), report.status == "published", report.run_id],
+        )
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.log_dir / "runs.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(report.to_json() + "\n")
+
+
+def absorb_ingest(report: RunReport, summary: IngestSummary) -> None:
+    report.releases_loaded = summary.loaded
+    report.releases_unchanged = summary.unchanged
+    report.rows_loaded = summary.rows_loaded
+    report.rows_quarantined = summary.rows_quarantined
+    report.problems = summary.problems
+
+
+def absorb_gate(report: RunReport, gate: quality.GateResult, new_alerts: list[dict]) -> None:
+    if gate.checkpoint == "row_gate":
+        report.row_gate = gate.summary()
+        report.rows_kept_out = len(gate.error_row_ids())
+    else:
+        report.mart_gate = gate.summary()
+    report.warnings += len(gate.warnings)
+    report.errors += len(gate.errors)
+    report.new_alerts.extend(new_alerts)
+
+
+def conclude(settings: Settings, report: RunReport, mart_gate: quality.GateResult) -> None:
+    """Publish when the blocking checks passed; otherwise say why and leave the published files alone."""
+    if not mart_gate.passed:
+        report.status = "blocked"
+        report.message = f"nothing published: {mart_gate.summary()}"
+        return
+    result = publish_stage(settings, report.run_id)
+    report.status = "published"
+    report.published_version = result.version
+    report.published_marts = result.marts
+    report.message = f"published {len(result.marts)} marts to {result.database}"
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

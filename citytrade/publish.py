@@ -1,0 +1,76 @@
+"""Publish: copy the marts into a fresh DuckDB file and Parquet files, then swap them in atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass
+class PublishResult:
+    database: Path
+    parquet_dir: Path
+    marts: dict[str, int]  # mart -> rows
+    version: str
+
+
+def list_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
+        "and table_catalog = current_database() order by table_name"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: str) -> PublishResult:
+    """Write the new publish beside the old one, then rename over it; readers see the old or the new, never half."""
+    published_dir.mkdir(parents=True, exist_ok=True)
+    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{run_id[:8]}"
+    versions_dir = published_dir / "versions"
+    staging_db = published_dir / f".citytrade-{version}.duckdb.tmp"
+    staging_parquet = versions_dir / version
+    staging_parquet.mkdir(parents=True, exist_ok=True)
+    marts = list_marts(con)
+    counts: dict[str, int] = {}
+
+    # ---- write the new files where no reader looks
+    con.execute(f"attach '{staging_db}' as publish_target")
+    try:
+        con.execute("create schema publish_target.marts")
+        for mart in marts:
+            con.execute(f"create table publish_target.marts.{mart} as select * from marts.{mart}")
+            counts[mart] = con.execute(f"select count(*) from publish_target.marts.{mart}").fetchone()[0]
+            con.execute(f"copy (select * from marts.{mart}) to '{staging_parquet / (mart + '.parquet')}' (format parquet)")
+    finally:
+        con.execute("detach publish_target")
+    _fsync(staging_db)
+
+    # ---- swap: one rename for the database, one symlink swap for the Parquet folder
+    database = published_dir / "citytrade.duckdb"
+    os.replace(staging_db, database)
+    parquet_link = published_dir / "parquet"
+    temporary_link = published_dir / f".parquet-{version}.tmp"
+    temporary_link.symlink_to(Path("versions") / version)
+    if parquet_link.exists() and not parquet_link.is_symlink():
+        shutil.rmtree(parquet_link)  # a real folder left by hand; the swap needs a link
+    os.replace(temporary_link, parquet_link)
+    _prune_versions(versions_dir, keep={version})
+    return PublishResult(database=database, parquet_dir=parquet_link, marts=counts, version=version)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _prune_versions(versions_dir: Path, keep: set[str], retain: int = 3) -> None:
+    """Keep the newest few Parquet versions, so a reader that listed the old folder can finish."""
+    versions = sorted(p for p in versions_dir.iterdir() if p.is_dir())
+    for old in versions[:-retain]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,292 @@
+"""Quality gate: run the committed GX checkpoints on warehouse relations and turn their results into verdicts and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from citytrade.config import EXPECTATIONS_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+SEVERITY = {"critical": "error", "warning": "warning", "info": "warning"}
+
+
+class CheckCouldNotRun(RuntimeError):
+    """A checkpoint or expectation raised instead of judging: the gate fails, never passes silently."""
+
+
+@dataclass
+class Finding:
+    """One expectation that failed (or could not run) on one dataset."""
+
+    checkpoint: str
+    dataset: str
+    check_name: str
+    expectation: str
+    severity: str  # "error" or "warning"
+    unexpected_ids: list[str] = field(default_factory=list)
+    unexpected_count: int = 0
+    could_not_run: str | None = None
+    details: list[dict] = field(default_factory=list)  # one per unexpected row: message, observed, expected, ...
+
+
+@dataclass
+class GateResult:
+    """The outcome of one checkpoint run."""
+
+    checkpoint: str
+    blocks: str
+    expectations_run: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def error_row_ids(self) -> set[str]:
+        return {row_id for finding in self.errors for row_id in finding.unexpected_ids}
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.checkpoint}: passed {self.expectations_run} expectations ({len(self.warnings)} with warnings)"
+        names = sorted({f"{f.dataset}.{f.check_name}" for f in self.errors})
+        return f"{self.checkpoint}: {len(self.errors)} failing expectation(s): {', '.join(names)}"
+
+
+def load_checkpoint_spec(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    with open(expectations_dir / "checkpoints" / f"{name}.yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    with open(expectations_dir / "suites" / f"{name}.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path) -> dict[str, pd.DataFrame]:
+    """Copy each relation the checkpoint validates to Parquet (GX reads those files) and keep a frame for alert details."""
+    extracts_dir.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    for validation in spec["validations"]:
+        path = extracts_dir / f"{validation['dataset']}.parquet"
+        con.execute(f"copy (select * from {validation['relation']}) to '{path}' (format parquet)")
+        frames[validation["dataset"]] = pd.read_parquet(path)
+    return frames
+
+
+def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
+    """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success."""
+    spec = load_checkpoint_spec(name, expectations_dir)
+    extracts_dir = settings.gx_dir / "extracts" / name
+    frames = extract_datasets(con, spec, extracts_dir)
+    checkpoint = _build_checkpoint(settings, spec, extracts_dir, expectations_dir)
+    try:
+        result = checkpoint.run()
+    except Exception as exc:  # a checkpoint that cannot run is a failed gate
+        raise CheckCouldNotRun(f"checkpoint {name} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    return _read_result(name, spec, result, frames)
+
+
+def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expectations_dir: Path):
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    datasource = context.data_sources.add_or_update_pandas_filesystem(f"{spec['name']}_extracts", base_directory=str(extracts_dir))
+    validation_definitions = []
+    for validation in spec["validations"]:
+        dataset = validation["dataset"]
+        asset = datasource.add_parquet_asset(dataset)
+        batch = asset.add_batch_definition_path("whole_table", path=f"{dataset}.parquet")
+        suite_json = load_suite(validation["suite"], expectations_dir)
+        suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_json))
+        definition = gx.ValidationDefinition(name=f"{spec['name']}__{dataset}", data=batch, suite=suite)
+        validation_definitions.append(context.validation_definitions.add_or_update(definition))
+    id_columns = sorted({v["id_column"] for v in spec["validations"] if v.get("id_column")})
+    result_format = {"result_format": "COMPLETE"}
+    if id_columns:
+        result_format["unexpected_index_column_names"] = id_columns
+    checkpoint = gx.Checkpoint(
+        name=spec["name"],
+        validation_definitions=validation_definitions,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        result_format=result_format,
+    )
+    return context.checkpoints.add_or_update(checkpoint)
+
+
+def _read_result(name: str, spec: dict, result, frames: dict[str, pd.DataFrame]) -> GateResult:
+    by_definition = {f"{spec['name']}__{v['dataset']}": v for v in spec["validations"]}
+    findings: list[Finding] = []
+    expectations_run = 0
+    for validation_result in result.run_results.values():
+        validation = _match_validation(validation_result, by_definition)
+        frame = frames[validation["dataset"]]
+        id_column = validation.get("id_column")
+        for expectation_result in validation_result.results:
+            expectations_run += 1
+            config = expectation_result.expectation_config
+            meta = dict(config.meta or {})
+            severity = SEVERITY.get(str(getattr(config, "severity", "critical")).split(".")[-1].lower(), "error")
+            exception = expectation_result.exception_info or {}
+            raised = _raised(exception)
+            if expectation_result.success and not raised:
+                continue
+            finding = Finding(
+                checkpoint=name,
+                dataset=validation["dataset"],
+                check_name=meta.get("check_name", config.type),
+                expectation=config.type,
+                severity="error" if raised else severity,
+            )
+            if raised:
+                finding.could_not_run = raised
+            else:
+                details = expectation_result.result or {}
+                finding.unexpected_count = int(details.get("unexpected_count") or 0)
+                if id_column:
+                    finding.unexpected_ids = [str(item[id_column]) for item in details.get("unexpected_index_list") or []]
+                    finding.details = _row_details(frame, id_column, finding.unexpected_ids, meta)
+            findings.append(finding)
+    return GateResult(checkpoint=name, blocks=spec.get("blocks", "publish"), expectations_run=expectations_run, findings=findings)
+
+
+def _match_validation(validation_result, by_definition: dict[str, dict]) -> dict:
+    suite_name = validation_result.suite_name
+    asset = (validation_result.meta.get("active_batch_definition") or {}).get("data_asset_name")
+    for validation in by_definition.values():
+        if validation["dataset"] == asset or (asset is None and validation["suite"] == suite_name):
+            return validation
+    raise CheckCouldNotRun(f"result for suite {suite_name} matches no validation of the checkpoint")
+
+
+def _raised(exception_info: dict) -> str | None:
+    """GX nests exception info by metric when several metrics failed; any raised one counts."""
+    if not exception_info:
+        return None
+    if "raised_exception" in exception_info:
+        return (exception_info.get("exception_message") or "raised").splitlines()[0] if exception_info["raised_exception"] else None
+    for value in exception_info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return (value.get("exception_message") or "raised").splitlines()[0]
+    return None
+
+
+def _row_details(frame: pd.DataFrame, id_column: str, ids: list[str], meta: dict) -> list[dict]:
+    rows = frame[frame[id_column].astype(str).isin(ids)]
+    details = []
+    for record in rows.to_dict("records"):
+        details.append(
+            {
+                "id": str(record[id_column]),
+                "area_code": record.get("area_code"),
+                "period_label": record.get("period_label"),
+                "release_id": record.get("release_id"),
+                "source_file": record.get("source_file"),
+                "message": _text(record.get(meta.get("message_column", ""))),
+                "observed": _text(record.get(meta.get("observed_column", ""))),
+                "expected": _text(record.get(meta.get("expected_column", ""))),
+            }
+        )
+    return details
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+# ---- verdicts and alerts
+
+
+def record_row_verdicts(con: duckdb.DuckDBPyConnection, gate: GateResult, run_id: str) -> int:
+    """Replace the row verdicts with this run's: the checks re-judge every figure each run."""
+    rows = [(row_id, f.check_name, "error", run_id) for f in gate.errors for row_id in f.unexpected_ids]
+    con.execute("begin transaction")
+    con.execute("delete from audit.row_verdicts")
+    if rows:
+        con.executemany("insert into audit.row_verdicts values (?, ?, ?, ?)", rows)
+    con.execute("commit")
+    return len(rows)
+
+
+def alerts_from_gate(gate: GateResult) -> list[dict]:
+    """One alert per failing row (row datasets) or per failing expectation (mart datasets)."""
+    alerts = []
+    for finding in gate.findings:
+        if finding.could_not_run:
+            alerts.append(_alert(finding, message=f"check {finding.check_name} on {finding.dataset} could not run: {finding.could_not_run}"))
+        elif finding.details:
+            for detail in finding.details:
+                message = detail["message"] or f"{finding.dataset} row {detail['id']} fails {finding.check_name}"
+                alerts.append(_alert(finding, message=message, **{k: detail[k] for k in ("area_code", "period_label", "observed", "expected", "release_id", "source_file")}, subject=detail["id"]))
+        else:
+            alerts.append(_alert(finding, message=f"{finding.unexpected_count} row(s) of {finding.dataset} fail {finding.check_name} ({finding.expectation})",
+                                 observed=str(finding.unexpected_count), expected="0"))
+    return alerts
+
+
+def quarantine_alerts(problems: list[str]) -> list[dict]:
+    """Each quarantined file or row is an error alert too."""
+    alerts = []
+    for line in problems:
+        path, _, reason = line.partition(": ")
+        file_part = path.split(":")[0]
+        alerts.append({
+            "severity": "error", "check_name": "ingest_quarantine", "message": f"{line}", "source_file": file_part,
+            "area_code": None, "period_label": None, "observed": reason, "expected": None, "release_id": None, "subject": path,
+        })  # fmt: skip
+    return alerts
+
+
+def _alert(finding: Finding, message: str, subject: str = "", **fields) -> dict:
+    return {
+        "severity": finding.severity,
+        "check_name": finding.check_name,
+        "message": message,
+        "subject": f"{finding.dataset}:{subject}",
+        "area_code": fields.get("area_code"),
+        "period_label": fields.get("period_label"),
+        "observed": fields.get("observed"),
+        "expected": fields.get("expected"),
+        "release_id": fields.get("release_id"),
+        "source_file": fields.get("source_file"),
+    }
+
+
+def record_alerts(con: duckdb.DuckDBPyConnection, alerts: list[dict], run_id: str) -> list[dict]:
+    """Store alerts; the same finding seen again keeps its first id and detection time. Returns the new ones."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    new = []
+    for alert in alerts:
+        key = "|".join(str(alert.get(k) or "") for k in ("check_name", "subject", "observed", "expected", "message"))
+        alert_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+        alert["alert_id"] = alert_id
+        exists = con.execute("select 1 from audit.alerts where alert_id = ?", [alert_id]).fetchone()
+        if exists:
+            con.execute("update audit.alerts set last_seen_run_id = ? where alert_id = ?", [run_id, alert_id])
+            continue
+        con.execute(
+            "insert into audit.alerts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [alert_id, run_id, now, run_id, alert["severity"], alert["check_name"], alert["area_code"], alert["period_label"],
+             alert["observed"], alert["expected"], alert["message"], alert["release_id"], alert["source_file"]],
+        )  # fmt: skip
+        new.append(alert)
+    return new

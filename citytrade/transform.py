@@ -1,0 +1,63 @@
+"""Transform: build the dbt project against the warehouse, in-process, and say in one line what failed."""
+
+from __future__ import annotations
+
+import os
+
+from citytrade.config import DBT_PROJECT_DIR, Settings
+
+
+class BuildError(RuntimeError):
+    """A dbt model or test failed; the message names the nodes."""
+
+
+PRE_GATE = ["seeds", "staging", "intermediate"]
+POST_GATE = ["intermediate.int_trade_observations_validated+", "marts"]
+
+
+def build_models(settings: Settings, select: list[str], full_refresh: bool = False) -> dict[str, str]:
+    """`dbt build --select ...`; returns node name -> status; raises BuildError on any error or test failure."""
+    from dbt.cli.main import dbtRunner
+
+    settings.apply_environment()
+    args = [
+        "build",
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(settings.dbt_target_dir),
+        "--log-path", str(settings.dbt_log_dir),
+        "--select", *[_selector(s) for s in select],
+        "--quiet",
+    ]  # fmt: skip
+    if full_refresh:
+        args.append("--full-refresh")
+    result = dbtRunner().invoke(args)
+    statuses: dict[str, str] = {}
+    failures = []
+    if result.result is not None:
+        for node_result in result.result.results:
+            name = node_result.node.name
+            status = str(node_result.status)
+            statuses[name] = status
+            if status in {"error", "fail", "runtime error"}:
+                message = (node_result.message or "").splitlines()[0] if node_result.message else status
+                failures.append(f"{name}: {message}")
+    if failures:
+        raise BuildError(f"dbt build failed on {len(failures)} node(s): " + "; ".join(failures))
+    if not result.success:
+        detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
+        raise BuildError(f"dbt build failed: {detail}")
+    return statuses
+
+
+def _selector(name: str) -> str:
+    if name == "seeds":
+        return "resource_type:seed"
+    if name in {"staging", "intermediate", "marts"}:
+        return f"path:models/{name}"
+    if name.startswith("intermediate."):
+        return name.split(".", 1)[1]
+    return name
+
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -1,0 +1,70 @@
+"""Units, currencies and published precision: what a written figure means in yuan."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+from citytrade.config import SEEDS_DIR
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
+
+
+class BadValue(ValueError):
+    """A figure that cannot be read as a number (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    currency: str
+    factor: Decimal
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number as published: its value and the step of its last written digit."""
+
+    text: str
+    value: Decimal
+    resolution: Decimal
+
+
+@lru_cache(maxsize=None)
+def known_units(seeds_dir: Path = SEEDS_DIR) -> dict[str, Unit]:
+    with open(seeds_dir / "units.csv", encoding="utf-8") as handle:
+        return {row["unit"]: Unit(row["unit"], row["currency"], Decimal(row["factor"])) for row in csv.DictReader(handle)}
+
+
+@lru_cache(maxsize=None)
+def known_rate_years(seeds_dir: Path = SEEDS_DIR) -> frozenset[int]:
+    with open(seeds_dir / "cny_usd_rates.csv", encoding="utf-8") as handle:
+        return frozenset(int(row["year"]) for row in csv.DictReader(handle))
+
+
+def parse_figure(text: object, *, allow_negative: bool = False) -> Figure | None:
+    """Read a published figure, keeping its written precision; None when the cell is empty."""
+    if text is None:
+        return None
+    raw = str(text).strip()
+    if raw == "" or raw.lower() in {"nan", "none", "-", "—", "..."}:
+        return None
+    cleaned = raw.translate(_FULLWIDTH).replace(",", "").replace(" ", "")
+    if cleaned.endswith("%"):
+        cleaned = cleaned[:-1]
+    if not _NUMBER.match(cleaned):
+        raise BadValue(f"'{raw}' is not a number")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
+        raise BadValue(f"'{raw}' is not a number") from exc
+    if value < 0 and not allow_negative:
+        raise BadValue(f"'{raw}' is negative; trade values cannot be")
+    exponent = value.as_tuple().exponent
+    resolution = Decimal(1).scaleb(min(int(exponent), 0)) if isinstance(exponent, int) else Decimal(1)
+    return Figure(text=raw, value=value, resolution=resolution)

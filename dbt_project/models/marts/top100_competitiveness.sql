@@ -1,0 +1,79 @@
+{#- The newest published list of each year (a later edition of the same year replaces the whole list). -#}
+with
+
+entries as (
+
+    select * from {{ ref('stg_raw__top100_entries') }}
+
+),
+
+releases as (
+
+    select * from {{ ref('stg_raw__releases') }}
+
+),
+
+areas as (
+
+    select * from {{ ref('dim_area') }}
+
+),
+
+release_order as (
+
+    select
+        entries.*,
+        releases.published_on,
+        releases.is_synthetic,
+        dense_rank() over (
+            partition by entries.year order by releases.published_on desc, releases.loaded_at desc, releases.release_id desc
+        ) as edition_rank
+
+    from entries
+    inner join releases
+        on entries.release_id = releases.release_id
+
+),
+
+current_lists as (
+
+    select * from release_order
+    where edition_rank = 1
+
+),
+
+final as (
+
+    select
+        current_lists.year,
+        current_lists.rank,
+        current_lists.area_code,
+        areas.name_en,
+        areas.name_zh,
+        areas.province_name_en,
+        areas.region,
+        current_lists.score,
+        current_lists.subindex_level,
+        current_lists.subindex_structure,
+        current_lists.subindex_efficiency,
+        current_lists.subindex_development,
+        current_lists.subindex_innovation,
+        current_lists.subindex_potential,
+        previous.rank as rank_prev,
+        previous.rank - current_lists.rank as rank_change,
+        current_lists.is_complete_list,
+        count(*) over (partition by current_lists.year) as entries_published,
+        current_lists.release_id,
+        current_lists.published_on,
+        current_lists.is_synthetic
+
+    from current_lists
+    inner join areas
+        on current_lists.area_code = areas.area_code
+    left join current_lists as previous
+        on current_lists.area_code = previous.area_code
+        and current_lists.year = previous.year + 1
+
+)
+
+select * from final
