@@ -62,7 +62,7 @@ class AreaResolver:
         suggestions = difflib.get_close_matches(key, list(self.aliases), n=3, cutoff=0.6)
         hint = ""
         if suggestions:
-            names = sorted({self._display(self.aliases[s]) for s in suggestions})
+            names = list(dict.fromkeys(self._display(self.aliases[s]) for s in suggestions))  # closest first
             hint = f"; did you mean {' or '.join(names)}?"
         raise UnknownArea(f"unknown area '{text}'{hint} (add it to dbt_project/seeds/area_aliases.csv if it is right)")
 

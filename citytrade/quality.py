@@ -107,7 +107,10 @@ def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection
 def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expectations_dir: Path):
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm noise in logs
     datasource = context.data_sources.add_or_update_pandas_filesystem(f"{spec['name']}_extracts", base_directory=str(extracts_dir))
     validation_definitions = []
     for validation in spec["validations"]:

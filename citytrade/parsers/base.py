@@ -27,7 +27,13 @@ class Table:
     """A data table read from a release: header names and rows, each with its row number in the file."""
 
     header: list[str]
-    rows: list[tuple[int, dict]]
+    rows: list[tuple[int, list[str]]]  # cells by position: headers may repeat (同比 after each value)
+
+    def records(self, names: list[str] | None = None):
+        """Rows as dicts under the given column names (default: the header as written)."""
+        names = names or self.header
+        for number, cells in self.rows:
+            yield number, dict(zip(names, cells))
 
 
 def decode_text(release: Release) -> str:
@@ -62,7 +68,7 @@ def read_table(release: Release, header_matches: Callable[[list[str]], bool]) ->
                 cleaned = ["" if v is None else str(v).strip() for v in values]
                 if not any(cleaned):
                     continue
-                rows.append((number, dict(zip(names, cleaned + [""] * (len(names) - len(cleaned))))))
+                rows.append((number, cleaned + [""] * (len(names) - len(cleaned))))
             return Table(header=names, rows=rows)
     raise ReleaseError("no header row with the required columns found")
 

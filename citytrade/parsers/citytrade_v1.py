@@ -58,8 +58,7 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     if not any(m in header for m in MEASURES):
         raise ReleaseError("missing required column: one of total, exports, imports")
     parsed = ParsedRelease(kind="trade")
-    for number, cells in table.rows:
-        row = {canon: cells.get(original, "") for original, canon in zip(table.header, header)}
+    for number, row in table.records(header):
         try:
             unit = row.get("unit") or default_unit
             check_unit(unit, "unit")

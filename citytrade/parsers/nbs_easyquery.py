@@ -26,7 +26,7 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     if missing:
         raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
     parsed = ParsedRelease(kind="trade")
-    for number, row in table.rows:
+    for number, row in table.records():
         if str(row.get("has_data", "True")).strip().lower() in {"false", "0", "no"}:
             continue  # the portal lists region-years it has no figure for
         try:

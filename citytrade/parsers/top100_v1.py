@@ -27,8 +27,7 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
         raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
     parsed = ParsedRelease(kind="top100")
     seen_ranks: dict[tuple[int, int], int] = {}
-    for number, cells in table.rows:
-        row = {name.casefold(): value for name, value in cells.items()}
+    for number, row in table.records(header):
         try:
             year, rank = as_int(row["year"], "year"), as_int(row["rank"], "rank")
             if rank < 1:

@@ -1,0 +1,89 @@
+"""The GX row gate through the real checkpoint: parts must add up to totals within the published rounding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+
+from citytrade import pipeline, quality, warehouse
+from citytrade.config import EXPECTATIONS_DIR, Settings
+from conftest import SAMPLE_RAW, run_flow, write_release
+
+PARTS = """\
+area,year,month_from,month_to,total,exports,imports
+Shanghai,2023,1,11,3.86,1.59,2.27
+Shenzhen,2023,1,11,3.90,1.59,2.27
+Suzhou,2023,1,11,2.239,1.4,0.84
+"""
+
+
+def _prepare(raw, home) -> Settings:
+    settings = Settings.from_args(raw, home)
+    settings.apply_environment()
+    settings.ensure_dirs()
+    pipeline.ingest_stage(settings, "test-run")
+    pipeline.build_pre_gate_stage(settings)
+    return settings
+
+
+def _row_gate(settings: Settings, expectations_dir=EXPECTATIONS_DIR) -> quality.GateResult:
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        return quality.run_checkpoint(settings, "row_gate", con, expectations_dir)
+
+
+def test_row_whose_parts_miss_the_total_beyond_rounding_fails_exactly_that_row(raw_dir, home):
+    write_release(raw_dir, "parts.csv", PARTS)
+    settings = _prepare(raw_dir, home)
+    gate = _row_gate(settings)
+    parts = [f for f in gate.findings if f.check_name == "parts_and_totals"]
+    assert len(parts) == 1 and parts[0].severity == "error"
+    with warehouse.connect(settings.warehouse_path) as con:  # dbt in this process holds the file open read-write
+        shenzhen = con.execute(
+            "select observation_id from intermediate.int_trade_checks where area_code = '440300'"
+        ).fetchone()[0]
+    # Shenzhen: 1.59 + 2.27 = 3.86 against 3.90, 0.04 off where rounding allows 0.015.
+    # Suzhou: 1.4 + 0.84 = 2.24 against 2.239 is within rounding (exports carry one decimal only).
+    assert parts[0].unexpected_ids == [shenzhen]
+    assert not gate.passed
+    message = parts[0].details[0]["message"]
+    assert "Shenzhen" in message and "3.90" in message and "1.59" in message
+
+
+def test_sample_releases_pass_the_row_gate(tmp_path):
+    settings = _prepare(SAMPLE_RAW, tmp_path / "home")
+    gate = _row_gate(settings)
+    assert gate.passed, gate.summary()
+    assert gate.expectations_run >= 5
+
+
+def test_failing_row_is_kept_out_of_the_marts_and_alerted(prefect_harness, raw_dir, home):
+    write_release(raw_dir, "parts.csv", PARTS)
+    report = run_flow(raw_dir, home)
+    assert report.status == "published" and report.rows_kept_out == 1
+    con = duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True)
+    cities = {r[0] for r in con.execute("select name_en from marts.fct_trade join marts.dim_area using (area_code)").fetchall()}
+    assert cities == {"Shanghai", "Suzhou"}
+    alert = con.execute("select severity, area_code, message from marts.quality_alerts where check_name = 'parts_and_totals'").fetchall()
+    assert len(alert) == 1 and alert[0][:2] == ("error", "440300")
+
+
+def test_an_expectation_that_cannot_run_fails_the_gate(raw_dir, home, tmp_path):
+    write_release(raw_dir, "parts.csv", PARTS.splitlines()[0] + "\n" + PARTS.splitlines()[1] + "\n")
+    settings = _prepare(raw_dir, home)
+    broken = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, broken)
+    suite_path = broken / "suites" / "trade_rows.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"].append(
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "no_such_measure", "max_value": 0},
+         "severity": "warning", "meta": {"check_name": "broken_check"}}  # fmt: skip
+    )
+    suite_path.write_text(json.dumps(suite))
+    gate = _row_gate(settings, broken)
+    broken_findings = [f for f in gate.findings if f.check_name == "broken_check"]
+    assert len(broken_findings) == 1
+    assert broken_findings[0].could_not_run and broken_findings[0].severity == "error"
+    assert not gate.passed

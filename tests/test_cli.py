@@ -1,0 +1,84 @@
+"""`citytrade run` as a user runs it: any raw folder and home, state only under the home, offline."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
+
+IGNORED = {".venv", "__pycache__", ".pytest_cache", ".git"}
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in IGNORED and not d.endswith(".egg-info")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            stat = path.stat()
+            files[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
+    raw = tmp_path / "landing zone"
+    shutil.copytree(SAMPLE_RAW, raw)
+    home = tmp_path / "state home"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    repo_before, raw_before = _tree(REPO), _tree(raw)
+    env = {"HOME": str(user_home)}
+    full_env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
+    result = subprocess.run(
+        [CITYTRADE_BIN, "run", "--raw-dir", str(raw), "--home", str(home)],
+        cwd=cwd, env={**full_env, **env}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (home / "published" / "citytrade.duckdb").is_file()
+    assert (home / "prefect").is_dir()
+    assert _tree(REPO) == repo_before
+    assert _tree(raw) == raw_before
+    assert list(cwd.iterdir()) == []
+    assert list(user_home.iterdir()) == []
+
+
+def test_unknown_command_line_gives_usage_error(tmp_path):
+    result = run_cli("run", "--no-such-flag", "--home", str(tmp_path))
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr
+
+
+def test_missing_raw_dir_is_one_clear_line_and_nonzero(tmp_path):
+    result = run_cli("ingest", "--raw-dir", str(tmp_path / "nowhere"), "--home", str(tmp_path / "home"))
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and "raw folder does not exist" in lines[0]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None and os.environ.get("CI") != "true", reason="strace is not installed")
+def test_run_attempts_no_connection_beyond_loopback(tmp_path):
+    """Every connect() of the run and its children goes to 127.0.0.1, ::1 or a local socket."""
+    assert shutil.which("strace"), "strace is required in CI (.ci/run installs it)"
+    trace = tmp_path / "connect.trace"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # tracing slows the temporary server's start
+    result = subprocess.run(
+        ["strace", "-f", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace),
+         CITYTRADE_BIN, "run", "--raw-dir", str(SAMPLE_RAW), "--home", str(tmp_path / "home")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = trace.read_text()
+    inet = re.findall(r"sin_addr=inet_addr\(\"([\d.]+)\"\)", text)
+    inet6 = re.findall(r"inet_pton\(AF_INET6, \"([0-9a-f:.]+)\"", text)
+    assert inet, "the trace saw no connect at all: strace did not follow the run"
+    outside = sorted({a for a in inet if not a.startswith("127.")} | {a for a in inet6 if a not in ("::1",)})
+    assert outside == [], f"connections beyond loopback: {outside}"
