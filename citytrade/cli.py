@@ -105,7 +105,7 @@ def cmd_ingest(settings: Settings, args) -> int:
     run_id = pipeline.new_run_id()
     with pipeline.run_lock(settings):
         settings.ensure_dirs()
-        summary = pipeline.ingest_stage(settings, run_id)
+        summary = pipeline.ingest_stage(settings, run_id, progress=_print_ingest_progress)
     for line in summary.problems:
         print(f"quarantined {line}", file=sys.stderr)
     print(f"citytrade: loaded {len(summary.loaded)} release(s), {summary.rows_loaded} rows; {summary.unchanged} unchanged; "
@@ -183,6 +183,11 @@ def cmd_rankings(settings: Settings, args) -> int:
 
 
 # ---- helpers
+
+
+def _print_ingest_progress(done: int, total: int, path: str, outcome: str) -> None:
+    """One line per release as it is committed, so long loads show progress."""
+    print(f"ingest [{done}/{total}] {outcome}: {path}", file=sys.stderr, flush=True)
 
 
 def _last_report(settings: Settings) -> dict:

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -42,42 +43,77 @@ class IngestSummary:
     rows_quarantined: int = 0
 
 
-def ingest_releases(raw_dir: Path, warehouse_path: Path, run_id: str, resolver: AreaResolver | None = None) -> IngestSummary:
-    """Load every release not loaded before; one transaction per release, so a crash never half-loads one."""
+def ingest_releases(
+    raw_dir: Path,
+    warehouse_path: Path,
+    run_id: str,
+    resolver: AreaResolver | None = None,
+    progress: Callable[[int, int, str, str], None] | None = None,
+) -> IngestSummary:
+    """Load every release not loaded before; one transaction per release, so a crash never half-loads one.
+
+    progress(done, total, path, outcome) is called after each release is committed (or found unchanged).
+    """
     resolver = resolver or default_resolver()
     summary = IngestSummary()
     releases = discover_releases(raw_dir)
     with open_warehouse(warehouse_path) as con:
-        known = {row[0] for row in con.execute("select release_id from raw.releases").fetchall()}
+        known = dict(con.execute("select release_id, path from raw.releases").fetchall())
         loaded_by_sha = dict(con.execute("select sha256, path from raw.releases where status in ('loaded', 'partial')").fetchall())
-        for release in releases:
-            if release.release_id in known:
-                summary.unchanged += 1
-                summary.standing_problems.extend(_standing_problems(con, release))
-                continue
-            parsed, reason = _parse(release, resolver)
-            duplicate_of = loaded_by_sha.get(release.sha256)
-            if reason is None and duplicate_of and duplicate_of != release.rel_path:
-                parsed, reason = None, f"duplicate: same bytes as {duplicate_of}, already loaded"
-            _store_release(con, release, parsed, reason, run_id)
-            known.add(release.release_id)
-            if parsed is None:
-                summary.rejected.append(release.rel_path)
-                summary.problems.append(f"{release.rel_path}: {reason}")
-                continue
-            loaded_by_sha.setdefault(release.sha256, release.rel_path)
-            summary.loaded.append(release.rel_path)
-            summary.rows_loaded += len(parsed.rows)
-            summary.rows_quarantined += len(parsed.rejects)
-            summary.problems.extend(f"{release.rel_path}:{number}: {why}" for number, why in parsed.rejects)
+        for done, release in enumerate(releases, start=1):
+            outcome = _ingest_one(con, release, known, loaded_by_sha, resolver, run_id, summary)
+            if progress:
+                progress(done, len(releases), release.rel_path, outcome)
     for line in summary.problems:
         log.warning("quarantined %s", line)
     return summary
 
 
+def _ingest_one(con, release: Release, known: dict, loaded_by_sha: dict, resolver: AreaResolver, run_id: str, summary: IngestSummary) -> str:
+    if release.release_id in known:
+        first_path = known[release.release_id]
+        if first_path != release.rel_path and not _quarantined_at(con, release):
+            # the same data file and sidecar copied elsewhere: its release is already in the warehouse
+            reason = f"duplicate: same bytes as {first_path}, already loaded"
+            _quarantine_copy(con, release, reason, run_id)
+            summary.rejected.append(release.rel_path)
+            summary.problems.append(f"{release.rel_path}: {reason}")
+            return "duplicate"
+        summary.unchanged += 1
+        summary.standing_problems.extend(_standing_problems(con, release))
+        return "unchanged"
+    parsed, reason = _parse(release, resolver)
+    duplicate_of = loaded_by_sha.get(release.sha256)
+    if reason is None and duplicate_of and duplicate_of != release.rel_path:
+        parsed, reason = None, f"duplicate: same bytes as {duplicate_of}, already loaded"
+    _store_release(con, release, parsed, reason, run_id)
+    known[release.release_id] = release.rel_path
+    if parsed is None:
+        summary.rejected.append(release.rel_path)
+        summary.problems.append(f"{release.rel_path}: {reason}")
+        return "duplicate" if reason.startswith("duplicate") else "rejected"
+    loaded_by_sha.setdefault(release.sha256, release.rel_path)
+    summary.loaded.append(release.rel_path)
+    summary.rows_loaded += len(parsed.rows)
+    summary.rows_quarantined += len(parsed.rejects)
+    summary.problems.extend(f"{release.rel_path}:{number}: {why}" for number, why in parsed.rejects)
+    return "partial" if parsed.rejects else "loaded"
+
+
+def _quarantined_at(con: duckdb.DuckDBPyConnection, release: Release) -> bool:
+    found = con.execute("select count(*) from raw.quarantine where release_id = ? and path = ?", [release.release_id, release.rel_path])
+    return found.fetchone()[0] > 0
+
+
+def _quarantine_copy(con: duckdb.DuckDBPyConnection, release: Release, reason: str, run_id: str) -> None:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    con.execute("insert into raw.quarantine values (?, ?, null, ?, ?, ?)", [release.release_id, release.rel_path, reason, run_id, now])
+
+
 def _standing_problems(con: duckdb.DuckDBPyConnection, release: Release) -> list[str]:
     rows = con.execute(
-        "select row_number, reason from raw.quarantine where release_id = ? order by row_number nulls first", [release.release_id]
+        "select row_number, reason from raw.quarantine where release_id = ? and path = ? order by row_number nulls first",
+        [release.release_id, release.rel_path],
     ).fetchall()
     return [f"{release.rel_path}:{number}: {why}" if number is not None else f"{release.rel_path}: {why}" for number, why in rows]
 

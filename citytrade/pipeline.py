@@ -86,8 +86,8 @@ def begin_run(settings: Settings, run_id: str) -> None:
         con.execute("insert into audit.runs values (?, ?, null, 'running', null, null, null)", [run_id, _now()])
 
 
-def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
-    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id)
+def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
+    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         quality.record_alerts(con, quality.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
     return summary

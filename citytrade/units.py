@@ -42,9 +42,16 @@ def known_units(seeds_dir: Path = SEEDS_DIR) -> dict[str, Unit]:
 
 
 @lru_cache(maxsize=None)
-def known_rate_years(seeds_dir: Path = SEEDS_DIR) -> frozenset[int]:
+def cny_usd_rate_periods(seeds_dir: Path = SEEDS_DIR) -> frozenset[tuple[int, int | None]]:
+    """(year, month) of every CNY/USD rate in the seed; month None for an annual average."""
     with open(seeds_dir / "cny_usd_rates.csv", encoding="utf-8") as handle:
-        return frozenset(int(row["year"]) for row in csv.DictReader(handle))
+        return frozenset((int(row["year"]), int(row["month"]) if row["month"] else None) for row in csv.DictReader(handle))
+
+
+def has_cny_usd_rate(year: int, month_from: int = 1, month_to: int = 12, seeds_dir: Path = SEEDS_DIR) -> bool:
+    """Whether stg_raw__trade_observations can convert this window: an annual rate, or a monthly rate for each month."""
+    periods = cny_usd_rate_periods(seeds_dir)
+    return (year, None) in periods or all((year, month) in periods for month in range(month_from, month_to + 1))
 
 
 def parse_figure(text: object, *, allow_negative: bool = False) -> Figure | None:

@@ -64,7 +64,7 @@ create table if not exists raw.trade_observations (
     imports_yoy_pct double,
     imports_yoy_pct_resolution double,
     source_url varchar,
-    primary key (release_id, row_number)
+    primary key (release_id, row_number, month_from, month_to)  -- one file row may give two windows (month, year to date)
 );
 
 create table if not exists raw.top100_entries (

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable
 
 from citytrade.releases import BASES, Release, ReleaseError
-from citytrade.units import known_rate_years, known_units
+from citytrade.units import has_cny_usd_rate, known_units
+
+# A row whose only cell starts like this is a note under or above the table, not data.
+NOTE_PREFIXES = ("注", "说明", "资料来源", "数据来源", "备注", "note", "source", "*")
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Table:
 
 
 def decode_text(release: Release) -> str:
+    """The file as text: the sidecar's `encoding`, else UTF-8 (BOM or not), else GB18030 (a superset of GBK)."""
     data = release.data_path.read_bytes()
     if not data.strip():
         raise ReleaseError("the file is empty")
@@ -45,28 +51,47 @@ def decode_text(release: Release) -> str:
     for encoding in encodings:
         try:
             text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        except LookupError:
+            raise ReleaseError(f"unknown encoding '{declared}' in the sidecar (e.g. utf-8, gb18030, gbk)") from None
+        except UnicodeDecodeError:
             continue
-        if "\x00" in text:
-            break
+        if _looks_binary(text):
+            break  # GB18030 decodes almost any bytes: control characters give binary data away
         return text
     tried = " or ".join(encodings)
     raise ReleaseError(f"cannot decode the file as {tried} text (binary or wrongly labelled encoding?)")
 
 
+def _looks_binary(text: str) -> bool:
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+    return controls > 0
+
+
+def is_note_row(cells: list[str]) -> bool:
+    filled = [c for c in cells if c]
+    return len(filled) == 1 and filled[0].casefold().startswith(NOTE_PREFIXES)
+
+
+def read_rows(release: Release) -> list[tuple[int, list[str]]]:
+    """Every row of a CSV or the first sheet of an XLSX, as text cells with their row number in the file."""
+    if release.data_path.suffix.lower() == ".xlsx":
+        return _xlsx_rows(release)
+    try:
+        return list(enumerate(csv.reader(io.StringIO(decode_text(release))), start=1))
+    except csv.Error as exc:
+        raise ReleaseError(f"not a readable CSV file ({exc})") from None
+
+
 def read_table(release: Release, header_matches: Callable[[list[str]], bool]) -> Table:
     """Read CSV or XLSX; the header is the first row header_matches accepts (title rows above are skipped)."""
-    if release.data_path.suffix.lower() == ".xlsx":
-        raw_rows = _xlsx_rows(release)
-    else:
-        raw_rows = list(enumerate(csv.reader(io.StringIO(decode_text(release))), start=1))
+    raw_rows = read_rows(release)
     for index, (line, cells) in enumerate(raw_rows):
         names = [str(c).strip() if c is not None else "" for c in cells]
         if header_matches(names):
             rows = []
             for number, values in raw_rows[index + 1 :]:
                 cleaned = ["" if v is None else str(v).strip() for v in values]
-                if not any(cleaned):
+                if not any(cleaned) or is_note_row(cleaned):
                     continue
                 rows.append((number, cleaned + [""] * (len(names) - len(cleaned))))
             return Table(header=names, rows=rows)
@@ -82,19 +107,41 @@ def _xlsx_rows(release: Release) -> list[tuple[int, list]]:
         book = openpyxl.load_workbook(release.data_path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken workbooks
         raise ReleaseError(f"cannot open the workbook: {type(exc).__name__}") from None
-    sheet = book.worksheets[0]
-    rows = [(number, ["" if v is None else _cell_text(v) for v in values]) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    book.close()
-    if not rows:
+    try:
+        sheet = book.worksheets[0]
+        rows = [(number, [_cell_text(cell) for cell in cells]) for number, cells in enumerate(sheet.iter_rows(), start=1)]
+    finally:
+        book.close()
+    if not any(any(cells) for _, cells in rows):
         raise ReleaseError("the workbook's first sheet is empty")
     return rows
 
 
-def _cell_text(value: object) -> str:
-    # Excel stores 4.50 as the float 4.5: the written precision of a numeric cell is lost, so keep repr's digits.
+_FIXED_DECIMALS = re.compile(r"^[#,]*0(?:\.(0+))?(%?)$")
+
+
+def _cell_text(cell: object) -> str:
+    """A cell as the reader sees it in Excel, so a figure keeps its written precision.
+
+    Excel stores 4.50 as the float 4.5; what the publisher wrote is in the cell's number format. A fixed format
+    ("0.00", "#,##0.0", "0.0%") gives the digits shown; "General" shows the shortest form of the number, so its
+    precision is that of its last significant digit (4.5 reads as one decimal: publishers who mean 4.50 set a
+    format). Percent formats give the percentage as shown ("5.2%").
+    """
+    value = getattr(cell, "value", cell)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value).strip()
+    number_format = str(getattr(cell, "number_format", "General") or "General").split(";")[0].replace("\\", "").strip()
+    fixed = _FIXED_DECIMALS.match(number_format)
+    if fixed:
+        decimals, percent = len(fixed.group(1) or ""), fixed.group(2)
+        shown = Decimal(repr(value)) * (100 if percent else 1)
+        return f"{shown:.{decimals}f}{percent}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return format(Decimal(repr(value)), "f")
 
 
 def trade_defaults(release: Release) -> tuple[str, str]:
@@ -153,8 +200,8 @@ def trade_row(
     if all(figures.get(m) is None for m in MEASURES):
         raise ValueError("none of total, exports, imports is given")
     unit_info = known_units()[unit]
-    if unit_info.currency == "USD" and year not in known_rate_years():
-        raise ValueError(f"no CNY/USD rate for {year} in dbt_project/seeds/cny_usd_rates.csv")
+    if unit_info.currency == "USD" and not has_cny_usd_rate(year, month_from, month_to):
+        raise ValueError(f"no CNY/USD rate for {year} months {month_from}-{month_to} in dbt_project/seeds/cny_usd_rates.csv")
     row = {
         "row_number": row_number,
         "area_raw": area_raw,
