@@ -17,7 +17,7 @@ from citytrade.config import EXPECTATIONS_DIR, Settings
 
 log = logging.getLogger(__name__)
 
-SEVERITY = {"critical": "error", "warning": "warning", "info": "warning"}
+SEVERITY = {"critical": "error", "warning": "warning", "info": "info"}  # info: noted (a revision), never blocks
 
 
 class CheckCouldNotRun(RuntimeError):

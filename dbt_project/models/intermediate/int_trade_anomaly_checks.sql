@@ -1,0 +1,168 @@
+{#-
+    Plausibility and anomaly measures on growth (SPEC 5, check 6), one row per competing figure with a
+    growth rate (published, else computed from the prior year's current figure of the same window). GX
+    decides; this model only measures; both checks are warnings.
+      growth_band_excess_pct > 0: growth outside var('growth_band_low_pct')..var('growth_band_high_pct')
+      anomaly_score > 0: growth is an outlier both against the area's own history (same month window, so
+        month-of-year aware) and against its peers (same level, period and basis): the smaller of the two
+        robust z-scores (0.6745 (x - median) / MAD) minus var('anomaly_z_threshold'). Requiring both keeps
+        common swings (2020's fall, 2021's jump) and an area's habitual volatility quiet.
+-#}
+with
+
+placed as (
+
+    select * from {{ ref('int_trade_observations_placed') }}
+    where total_cny is not null
+
+),
+
+growth as (
+
+    select
+        placed.*,
+        coalesce(placed.total_yoy_pct, 100 * (placed.total_cny / prior_year.total_cny - 1)) as growth_pct
+
+    from placed
+    left join placed as prior_year
+        on placed.area_code = prior_year.area_code
+        and placed.year = prior_year.year + 1
+        and placed.month_from = prior_year.month_from
+        and placed.month_to = prior_year.month_to
+        and placed.basis = prior_year.basis
+        and prior_year.is_current
+        and prior_year.total_cny > 0
+    where placed.total_yoy_pct is not null or prior_year.total_cny is not null
+
+),
+
+current_growth as (
+
+    select * from growth
+    where is_current
+
+),
+
+{# the reference sets: the area's other years, and the other areas of the same level in the same period #}
+reference_growth as (
+
+    select growth.observation_id, 'own' as reference, other.growth_pct
+    from growth
+    inner join current_growth as other
+        on growth.area_code = other.area_code
+        and growth.month_from = other.month_from
+        and growth.month_to = other.month_to
+        and growth.basis = other.basis
+        and growth.year <> other.year
+
+    union all
+
+    select growth.observation_id, 'peers' as reference, other.growth_pct
+    from growth
+    inner join current_growth as other
+        on growth.level = other.level
+        and growth.year = other.year
+        and growth.month_from = other.month_from
+        and growth.month_to = other.month_to
+        and growth.basis = other.basis
+        and growth.area_code <> other.area_code
+
+),
+
+medians as (
+
+    select
+        observation_id,
+        reference,
+        count(*) as reference_count,
+        percentile_cont(0.5) within group (order by growth_pct) as median_pct
+
+    from reference_growth
+    group by observation_id, reference
+
+),
+
+deviations as (
+
+    select
+        medians.observation_id,
+        medians.reference,
+        medians.reference_count,
+        medians.median_pct,
+        percentile_cont(0.5) within group (order by abs(reference_growth.growth_pct - medians.median_pct)) as mad_pct
+
+    from medians
+    inner join reference_growth
+        on medians.observation_id = reference_growth.observation_id
+        and medians.reference = reference_growth.reference
+    group by medians.observation_id, medians.reference, medians.reference_count, medians.median_pct
+
+),
+
+scores as (
+
+    select
+        growth.observation_id,
+        own.median_pct as own_median_pct,
+        peers.median_pct as peers_median_pct,
+        {# a MAD under 1 point would make ordinary noise look extreme #}
+        0.6745 * (growth.growth_pct - own.median_pct) / greatest(own.mad_pct, 1.0) as own_z,
+        0.6745 * (growth.growth_pct - peers.median_pct) / greatest(peers.mad_pct, 1.0) as peers_z
+
+    from growth
+    inner join deviations as own
+        on growth.observation_id = own.observation_id
+        and own.reference = 'own'
+        and own.reference_count >= {{ var('anomaly_min_references', 4) }}
+    inner join deviations as peers
+        on growth.observation_id = peers.observation_id
+        and peers.reference = 'peers'
+        and peers.reference_count >= {{ var('anomaly_min_references', 4) }}
+
+),
+
+final as (
+
+    select
+        growth.observation_id,
+        growth.release_id,
+        growth.source_file,
+        growth.area_code,
+        growth.area_name,
+        growth.year,
+        growth.month_from,
+        growth.month_to,
+        growth.basis,
+        growth.period_label,
+        growth.growth_pct,
+        greatest(
+            {{ var('growth_band_low_pct', -60) }} - growth.growth_pct,
+            growth.growth_pct - {{ var('growth_band_high_pct', 150) }}
+        ) as growth_band_excess_pct,
+        growth.area_name || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
+            || '): growth of ' || cast(round(cast(growth.growth_pct as numeric), 1) as varchar)
+            || '% is outside the plausible band ' || cast({{ var('growth_band_low_pct', -60) }} as varchar) || '% to +'
+            || cast({{ var('growth_band_high_pct', 150) }} as varchar) || '%' as growth_band_message,
+        scores.own_z,
+        scores.peers_z,
+        case when scores.own_z * scores.peers_z > 0 then
+            least(abs(scores.own_z), abs(scores.peers_z)) - {{ var('anomaly_z_threshold', 5) }}
+        else -{{ var('anomaly_z_threshold', 5) }} end as anomaly_score,
+        growth.area_name || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
+            || '): growth of ' || cast(round(cast(growth.growth_pct as numeric), 1) as varchar)
+            || '% is an outlier against its own history (median '
+            || cast(round(cast(scores.own_median_pct as numeric), 1) as varchar) || '%, z '
+            || cast(round(cast(scores.own_z as numeric), 1) as varchar) || ') and its peers (median '
+            || cast(round(cast(scores.peers_median_pct as numeric), 1) as varchar) || '%, z '
+            || cast(round(cast(scores.peers_z as numeric), 1) as varchar) || ')' as anomaly_message,
+        cast(round(cast(growth.growth_pct as numeric), 1) as varchar) || '%' as growth_observed,
+        'near ' || cast(round(cast(scores.own_median_pct as numeric), 1) as varchar) || '% (own) / '
+            || cast(round(cast(scores.peers_median_pct as numeric), 1) as varchar) || '% (peers)' as anomaly_expected
+
+    from growth
+    left join scores
+        on growth.observation_id = scores.observation_id
+
+)
+
+select * from final

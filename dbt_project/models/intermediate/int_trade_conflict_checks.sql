@@ -1,0 +1,90 @@
+{#-
+    Conflict and revision measures (SPEC 5, check 7), one row per competing figure. GX decides; this model
+    only measures. Two releases giving different totals (beyond the rounding of both) for the same area,
+    period and basis: published the same day it is a conflict, on a later day a revision. Each pair is
+    counted once, on the figure of the newer release, with a message naming both releases.
+      conflicting_releases > 0: releases of the same day that disagree with this figure
+      revised_releases     > 0: earlier releases this figure revises
+-#}
+with
+
+placed as (
+
+    select * from {{ ref('int_trade_observations_placed') }}
+    where total_cny is not null
+
+),
+
+pairs as (
+
+    select
+        newer.observation_id,
+        newer.published_on = older.published_on as is_conflict,
+        newer.area_name || ' ' || newer.period_label || ' (' || newer.basis || '): '
+            || case when newer.published_on = older.published_on
+                then 'releases published the same day disagree: '
+                else 'revised: ' end
+            || older.source_file || ' (published ' || cast(older.published_on as varchar) || ') gives '
+            || older.total_text || ' ' || replace(older.source_unit, '_', ' ') || ', '
+            || newer.source_file || ' (published ' || cast(newer.published_on as varchar) || ') gives '
+            || newer.total_text || ' ' || replace(newer.source_unit, '_', ' ') as message,
+        older.total_text || ' ' || replace(older.source_unit, '_', ' ') || ' (' || older.source_file || ')' as other_figure
+
+    from placed as newer
+    inner join placed as older
+        on newer.area_code = older.area_code
+        and newer.year = older.year
+        and newer.month_from = older.month_from
+        and newer.month_to = older.month_to
+        and newer.basis = older.basis
+        and newer.release_order > older.release_order
+    {# figures converted from another currency may differ by the rate used, not by the source #}
+    where abs(newer.total_cny - older.total_cny) > newer.total_tolerance_cny + older.total_tolerance_cny
+        + case when newer.source_currency <> older.source_currency
+            then {{ var('cross_currency_slack', 0.02) }} * greatest(newer.total_cny, older.total_cny) else 0 end
+
+),
+
+counted as (
+
+    select
+        observation_id,
+        sum(case when is_conflict then 1 else 0 end) as conflicting_releases,
+        sum(case when is_conflict then 0 else 1 end) as revised_releases,
+        min(case when is_conflict then message end) as conflict_message,
+        min(case when not is_conflict then message end) as revision_message,
+        min(case when is_conflict then other_figure end) as conflict_other_figure
+
+    from pairs
+    group by observation_id
+
+),
+
+final as (
+
+    select
+        placed.observation_id,
+        placed.release_id,
+        placed.source_file,
+        placed.area_code,
+        placed.area_name,
+        placed.year,
+        placed.month_from,
+        placed.month_to,
+        placed.basis,
+        placed.period_label,
+        placed.published_on,
+        coalesce(counted.conflicting_releases, 0) as conflicting_releases,
+        coalesce(counted.revised_releases, 0) as revised_releases,
+        counted.conflict_message,
+        counted.revision_message,
+        placed.total_text || ' ' || replace(placed.source_unit, '_', ' ') as figure_observed,
+        counted.conflict_other_figure
+
+    from placed
+    left join counted
+        on placed.observation_id = counted.observation_id
+
+)
+
+select * from final
