@@ -24,6 +24,7 @@ class Unit:
     name: str
     currency: str
     factor: Decimal
+    label_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,10 @@ class Figure:
 @lru_cache(maxsize=None)
 def known_units(seeds_dir: Path = SEEDS_DIR) -> dict[str, Unit]:
     with open(seeds_dir / "units.csv", encoding="utf-8") as handle:
-        return {row["unit"]: Unit(row["unit"], row["currency"], Decimal(row["factor"])) for row in csv.DictReader(handle)}
+        return {
+            row["unit"]: Unit(row["unit"], row["currency"], Decimal(row["factor"]), row.get("label_zh") or "")
+            for row in csv.DictReader(handle)
+        }
 
 
 @lru_cache(maxsize=None)

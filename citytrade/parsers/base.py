@@ -159,8 +159,11 @@ def trade_defaults(release: Release) -> tuple[str, str]:
 
 
 def check_unit(unit: str, where: str) -> None:
-    if unit not in known_units():
-        raise ValueError(f"unknown {where} '{unit}' (known: {', '.join(known_units())})")
+    units = known_units()
+    if unit not in units:
+        by_label = [u.name for u in units.values() if u.label_zh and u.label_zh == unit.strip()]
+        hint = f"; {unit} is written {by_label[0]}" if by_label else ""
+        raise ValueError(f"unknown {where} '{unit}'{hint} (known: {', '.join(units)})")
 
 
 def as_int(text: str, name: str) -> int:
