@@ -1,9 +1,30 @@
+{#-
+    One figure per area, year, month window and basis: the newest version that passed the row checks. A real
+    figure always wins over a synthetic one for the same area, period and basis (synthetic data never displaces
+    real data); `is_synthetic` says which kind each row is.
+-#}
 with
 
 validated as (
 
     select * from {{ ref('int_trade_observations_validated') }}
-    where is_current
+
+),
+
+current_figures as (
+
+    select *
+    from (
+        select
+            validated.*,
+            row_number() over (
+                partition by area_code, year, month_from, month_to, basis
+                order by case when is_synthetic then 1 else 0 end, published_on desc, loaded_at desc, release_id desc
+            ) as kind_aware_rank
+
+        from validated
+    ) as ordered
+    where kind_aware_rank = 1
 
 ),
 
@@ -14,14 +35,14 @@ with_totals as (
         coalesce(total_cny, exports_cny + imports_cny) as total_cny_filled,
         total_cny is null and exports_cny is not null and imports_cny is not null as is_total_derived
 
-    from validated
+    from current_figures
 
 ),
 
 prior_year as (
 
     select area_code, year + 1 as year, month_from, month_to, basis, total_cny_filled as prior_total_cny,
-        exports_cny as prior_exports_cny, imports_cny as prior_imports_cny
+        exports_cny as prior_exports_cny, imports_cny as prior_imports_cny, is_synthetic
     from with_totals
 
 ),
@@ -70,6 +91,7 @@ final as (
         and with_totals.month_from = prior_year.month_from
         and with_totals.month_to = prior_year.month_to
         and with_totals.basis = prior_year.basis
+        and with_totals.is_synthetic = prior_year.is_synthetic
 
 )
 

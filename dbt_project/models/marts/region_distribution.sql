@@ -1,4 +1,8 @@
-{#- How many listed cities lie in each NBS region, and the change against the previous year's list. -#}
+{#-
+    How many listed cities lie in each NBS region, and the change against the previous year's list. The change is
+    given only when both lists are complete and of the same kind (real or synthetic): a count from a partial list
+    says nothing about a region's gain or loss.
+-#}
 with
 
 competitiveness as (
@@ -16,8 +20,12 @@ regions as (
 
 lists as (
 
-    select year, max(entries_published) as list_size, bool_and(is_complete_list) as is_complete_list,
-        bool_or(is_synthetic) as is_synthetic
+    select
+        year,
+        max(entries_published) as list_size,
+        {{ all_true('is_complete_list') }} as is_complete_list,
+        {{ any_true('is_synthetic') }} as is_synthetic
+
     from competitiveness
     group by year
 
@@ -48,7 +56,10 @@ final as (
         counts.year,
         counts.region,
         counts.cities_in_list,
-        counts.cities_in_list - previous.cities_in_list as change_vs_prev_year,
+        previous.cities_in_list as cities_in_list_prev,
+        case when counts.is_complete_list and previous.is_complete_list
+            then counts.cities_in_list - previous.cities_in_list end as change_vs_prev_year,
+        100.0 * counts.cities_in_list / counts.list_size as share_of_list_pct,
         counts.list_size,
         counts.is_complete_list,
         counts.is_synthetic
@@ -57,6 +68,7 @@ final as (
     left join counts as previous
         on counts.region = previous.region
         and counts.year = previous.year + 1
+        and counts.is_synthetic = previous.is_synthetic
 
 )
 

@@ -1,4 +1,8 @@
-{#- The newest published list of each year (a later edition of the same year replaces the whole list). -#}
+{#-
+    The newest published list of each year (a later edition of the same year replaces the whole list). A real
+    list always wins over a synthetic one of the same year, and ranks are compared only with last year's list
+    of the same kind, so synthetic and real lists never mix.
+-#}
 with
 
 entries as (
@@ -26,7 +30,9 @@ release_order as (
         releases.published_on,
         releases.is_synthetic,
         dense_rank() over (
-            partition by entries.year order by releases.published_on desc, releases.loaded_at desc, releases.release_id desc
+            partition by entries.year
+            order by case when releases.is_synthetic then 1 else 0 end, releases.published_on desc,
+                releases.loaded_at desc, releases.release_id desc
         ) as edition_rank
 
     from entries
@@ -39,6 +45,12 @@ current_lists as (
 
     select * from release_order
     where edition_rank = 1
+
+),
+
+list_years as (
+
+    select distinct year, is_synthetic, is_complete_list from current_lists
 
 ),
 
@@ -63,6 +75,7 @@ final as (
         previous.rank - current_lists.rank as rank_change,
         current_lists.is_complete_list,
         count(*) over (partition by current_lists.year) as entries_published,
+        previous_list.year is not null and previous.rank is null as is_new_entry,
         current_lists.release_id,
         current_lists.published_on,
         current_lists.is_synthetic
@@ -73,6 +86,11 @@ final as (
     left join current_lists as previous
         on current_lists.area_code = previous.area_code
         and current_lists.year = previous.year + 1
+        and current_lists.is_synthetic = previous.is_synthetic
+    left join list_years as previous_list
+        on current_lists.year = previous_list.year + 1
+        and current_lists.is_synthetic = previous_list.is_synthetic
+        and previous_list.is_complete_list
 
 )
 
