@@ -19,7 +19,7 @@ clamped as (
         {%- for measure in measures %}
         case
             when {{ measure }}_cny >= 0 then {{ measure }}_cny
-            when not is_{{ measure }}_negative then 0
+            when {{ measure }}_cny >= -{{ measure }}_tolerance_cny then 0
         end as {{ measure }}_cny_clamped{{ ',' if not loop.last }}
         {%- endfor %}
 
