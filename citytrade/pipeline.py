@@ -162,6 +162,15 @@ def conclude(settings: Settings, report: RunReport, mart_gate: quality.GateResul
     report.published_version = result.version
     report.published_marts = result.marts
     report.message = f"published {len(result.marts)} marts to {result.database}"
+    publish_readers_pages(settings, report.run_id)
+
+
+def publish_readers_pages(settings: Settings, run_id: str) -> None:
+    """After a good publish: the dbt docs, then the HTML report (last, so it always shows the new publish)."""
+    from citytrade import dbt_docs, report_html
+
+    dbt_docs.publish_docs(settings)
+    report_html.write_report(settings, run_id)
 
 
 def one_line(exc: BaseException) -> str:
