@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("publish", "run the mart gate and, if it passes, publish the marts", cmd_publish),
     ):
         stage = commands.add_parser(name, parents=[common], help=helptext)
+        stage.add_argument("--wait", action="store_true", help="wait for another run on the same home instead of refusing")
         stage.set_defaults(handler=handler)
 
     status = commands.add_parser("status", parents=[common], help="last runs, what is published, open alerts, quarantine")
@@ -103,7 +104,7 @@ def cmd_ingest(settings: Settings, args) -> int:
     from citytrade import pipeline
 
     run_id = pipeline.new_run_id()
-    with pipeline.run_lock(settings):
+    with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         summary = pipeline.ingest_stage(settings, run_id, progress=_print_ingest_progress)
     for line in summary.problems:
@@ -116,7 +117,7 @@ def cmd_ingest(settings: Settings, args) -> int:
 def cmd_build(settings: Settings, args) -> int:
     from citytrade import pipeline
 
-    with pipeline.run_lock(settings):
+    with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         statuses = pipeline.build_pre_gate_stage(settings)
         statuses.update(pipeline.build_post_gate_stage(settings))
@@ -128,7 +129,7 @@ def cmd_validate(settings: Settings, args) -> int:
     from citytrade import pipeline
 
     run_id = pipeline.new_run_id()
-    with pipeline.run_lock(settings):
+    with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         row_gate, _ = pipeline.audit_rows_stage(settings, run_id)
         mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
@@ -144,7 +145,7 @@ def cmd_publish(settings: Settings, args) -> int:
     from citytrade import pipeline
 
     run_id = pipeline.new_run_id()
-    with pipeline.run_lock(settings):
+    with pipeline.run_lock(settings, wait=args.wait):
         mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
         if not mart_gate.passed:
             raise pipeline.PublishBlocked(f"nothing published: {mart_gate.summary()}")

@@ -2,44 +2,79 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from citytrade import pipeline
+from citytrade import alerts, pipeline, scheduling
 from citytrade.config import Settings
 from citytrade.report import rankings_markdown, validation_markdown
 
 
-@task(name="ingest releases")
+def retry_if_transient(task, task_run, state) -> bool:
+    """Retry only what may pass on its own (a lock held by another process, the network), never bad data."""
+    return scheduling.is_transient(state.result(raise_on_failure=False))
+
+
+# Every stage is idempotent (ingest skips loaded releases, dbt rebuilds, publish swaps), so a retry is safe.
+TRANSIENT_RETRIES = dict(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_if_transient)
+
+
+def report_dbt_nodes(stage: str, statuses: dict[str, str]) -> None:
+    """One log line and one table row per dbt node, so the Prefect UI shows what dbt built (see README, Scheduling)."""
+    logger = get_run_logger()
+    for node, status in statuses.items():
+        logger.info("dbt %s: %s %s", stage, node, status)
+    rows = [{"node": node, "status": status} for node, status in statuses.items()]
+    create_table_artifact(key=f"dbt-nodes-{stage}", table=rows, description=f"dbt nodes of the {stage} build and their status")
+
+
+@task(name="ingest releases", **TRANSIENT_RETRIES)
 def ingest(settings: Settings, run_id: str):
     return pipeline.ingest_stage(settings, run_id)
 
 
-@task(name="dbt build (pre-gate)")
+@task(name="dbt build (pre-gate)", **TRANSIENT_RETRIES)
 def build_pre_gate(settings: Settings):
     return pipeline.build_pre_gate_stage(settings)
 
 
-@task(name="audit rows (GX row_gate)")
+@task(name="audit rows (GX row_gate)", **TRANSIENT_RETRIES)
 def audit_rows(settings: Settings, run_id: str):
     return pipeline.audit_rows_stage(settings, run_id)
 
 
-@task(name="dbt build (marts)")
+@task(name="dbt build (marts)", **TRANSIENT_RETRIES)
 def build_marts(settings: Settings):
     return pipeline.build_post_gate_stage(settings)
 
 
-@task(name="audit marts (GX mart_gate)")
+@task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
 def audit_marts(settings: Settings, run_id: str):
     return pipeline.audit_marts_stage(settings, run_id)
 
 
-@task(name="publish or hold")
+@task(name="publish or hold", **TRANSIENT_RETRIES)
 def publish(settings: Settings, report: pipeline.RunReport, mart_gate):
     pipeline.conclude(settings, report, mart_gate)
     return report
+
+
+@task(name="notify people")
+def notify(report: pipeline.RunReport) -> str:
+    """One grouped alert per run; the channels' URLs come from the environment or a Prefect Secret block."""
+    import os
+
+    secret_value = None
+    block = os.environ.get(alerts.ALERT_SECRET_BLOCK_ENV)
+    if block:
+        from prefect.blocks.system import Secret
+
+        try:
+            secret_value = Secret.load(block).get()
+        except Exception as exc:  # a missing block must not hide the run's own outcome
+            get_run_logger().warning("alert secret block %s could not be read: %s", block, type(exc).__name__)
+    return alerts.notify_report(report, secret_value).outcome
 
 
 @flow(name="citytrade-pipeline", log_prints=True)
@@ -50,18 +85,21 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     with pipeline.run_lock(settings, wait=wait_for_lock):
         pipeline.begin_run(settings, run_id)
         try:
+            landing_zone = scheduling.landing_zone_fingerprint(settings.raw_dir)
             pipeline.absorb_ingest(report, ingest(settings, run_id))
-            build_pre_gate(settings)
+            report_dbt_nodes("pre-gate", build_pre_gate(settings))
             pipeline.absorb_gate(report, *audit_rows(settings, run_id))
-            build_marts(settings)
+            report_dbt_nodes("marts", build_marts(settings))
             mart_gate, alerts = audit_marts(settings, run_id)
             pipeline.absorb_gate(report, mart_gate, alerts)
             publish(settings, report, mart_gate)
+            scheduling.remember_landing_zone(settings, landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
             report.status, report.message = "failed", pipeline.one_line(exc)
             raise
         finally:
             pipeline.finish_run(settings, report)
+            notify(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")
     if report.status == "published":
         create_markdown_artifact(key="rankings-summary", markdown=rankings_markdown(settings), description="Latest city rankings")
