@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from citytrade.scheduling import pause_point
+
 
 @dataclass
 class PublishResult:
@@ -30,6 +32,7 @@ def list_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
 def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: str) -> PublishResult:
     """Write the new publish beside the old one, then rename over it; readers see the old or the new, never half."""
     published_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(published_dir)
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{run_id[:8]}"
     versions_dir = published_dir / "versions"
     staging_db = published_dir / f".citytrade-{version}.duckdb.tmp"
@@ -49,6 +52,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: s
     finally:
         con.execute("detach publish_target")
     _fsync(staging_db)
+    pause_point("publish", published_dir.parent)  # test hook; a no-op unless CITYTRADE_TEST_PAUSE_AT=publish
 
     # ---- swap: one rename for the database, one symlink swap for the Parquet folder
     database = published_dir / "citytrade.duckdb"
@@ -61,6 +65,14 @@ def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: s
     os.replace(temporary_link, parquet_link)
     _prune_versions(versions_dir, keep={version})
     return PublishResult(database=database, parquet_dir=parquet_link, marts=counts, version=version)
+
+
+def _remove_stale_temporaries(published_dir: Path) -> None:
+    """A run killed mid-publish leaves its staging file or link behind; the run lock says nobody else is writing."""
+    for pattern in (".citytrade-*.duckdb.tmp", ".citytrade-*.duckdb.tmp.wal", ".parquet-*.tmp"):
+        for stale in published_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
+    # a half-written versions/<version> folder is never linked; _prune_versions drops it later
 
 
 def _fsync(path: Path) -> None:

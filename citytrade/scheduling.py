@@ -62,9 +62,8 @@ def landing_zone_changes(settings: Settings) -> list[str]:
     return sorted(changed + [f"{path} (removed)" for path in removed])
 
 
-def remember_landing_zone(settings: Settings) -> dict[str, str]:
-    """Record the landing zone a completed run has seen, so the next watch tick can skip it."""
-    fingerprint = landing_zone_fingerprint(settings.raw_dir)
+def remember_landing_zone(settings: Settings, fingerprint: dict[str, str]) -> None:
+    """Record the landing zone a completed run started from, so the next watch tick can skip it."""
     state = _read_watch_state(settings)
     state[str(settings.raw_dir)] = fingerprint
     path = _watch_state_path(settings)
@@ -72,7 +71,6 @@ def remember_landing_zone(settings: Settings) -> dict[str, str]:
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(temporary, path)
-    return fingerprint
 
 
 def _read_watch_state(settings: Settings) -> dict[str, dict[str, str]]:

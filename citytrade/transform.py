@@ -31,7 +31,7 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
     ]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
-    result = dbtRunner().invoke(args)
+    result = dbtRunner(callbacks=_test_pause_callbacks(settings)).invoke(args)
     statuses: dict[str, str] = {}
     failures = []
     if result.result is not None:
@@ -48,6 +48,20 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt build failed: {detail}")
     return statuses
+
+
+def _test_pause_callbacks(settings: Settings) -> list:
+    """Test hook (citytrade.scheduling.pause_point): hold the build once the first mart table is written."""
+    from citytrade.scheduling import PAUSE_ENV, pause_point
+
+    if os.environ.get(PAUSE_ENV) != "dbt-build":
+        return []
+
+    def pause_after_first_mart(event) -> None:
+        if event.info.name == "NodeFinished" and event.data.node_info.node_path.startswith("marts/"):
+            pause_point("dbt-build", settings.home)
+
+    return [pause_after_first_mart]
 
 
 def _selector(name: str) -> str:
