@@ -1,0 +1,94 @@
+"""A load killed with SIGKILL leaves whole releases only, and the next run completes it; two runs never share a home."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from citytrade import warehouse
+from conftest import REPO, run_cli, write_release
+
+RELEASES = 150
+ROWS_PER_RELEASE = 5
+CITIES = ["Shenzhen", "Shanghai", "Suzhou", "Ningbo", "Xiamen"]
+
+
+def _landing_zone(raw):
+    for index in range(RELEASES):
+        year = 2000 + index // 12
+        month = index % 12 + 1
+        rows = "".join(f"{city},{year},1,{month},{100 + index + position}.{position}\n" for position, city in enumerate(CITIES))
+        write_release(raw, f"{year}/{month:02d}.csv", "area,year,month_from,month_to,total\n" + rows,
+                      unit="100m_yuan", published_on=f"{year + 1}-01-15", synthetic="true")  # fmt: skip
+
+
+def _start_ingest(raw, home) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "citytrade.cli", "ingest", "--raw-dir", str(raw), "--home", str(home)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for_loaded(process: subprocess.Popen, count: int) -> list[str]:
+    """Read the progress lines until `count` releases are committed (each line is printed after its commit)."""
+    lines = []
+    while sum("] loaded:" in line for line in lines) < count:
+        line = process.stderr.readline()
+        assert line, f"ingest ended before {count} releases were loaded: {lines}"
+        lines.append(line)
+    return lines
+
+
+def test_sigkill_mid_load_then_rerun_loads_every_release_exactly_once(raw_dir, home):
+    _landing_zone(raw_dir)
+    loader = _start_ingest(raw_dir, home)
+    _wait_for_loaded(loader, 3)
+    loader.send_signal(signal.SIGKILL)
+    loader.wait(timeout=60)
+    loader.stderr.close()
+    assert loader.returncode == -signal.SIGKILL
+
+    with warehouse.connect(home / "warehouse.duckdb") as con:
+        committed = con.execute("select count(*) from raw.releases").fetchone()[0]
+        partial = con.execute(
+            """select count(*) from raw.releases as releases
+               where rows_loaded <> (select count(*) from raw.trade_observations as rows where rows.release_id = releases.release_id)"""
+        ).fetchone()[0]
+        orphans = con.execute(
+            "select count(*) from raw.trade_observations where release_id not in (select release_id from raw.releases)"
+        ).fetchone()[0]
+    assert 3 <= committed < RELEASES, "the kill must land in the middle of the load"
+    assert partial == 0 and orphans == 0  # a release is in the warehouse whole or not at all
+
+    rerun = run_cli("ingest", "--raw-dir", str(raw_dir), "--home", str(home))
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"loaded {RELEASES - committed} release(s)" in rerun.stdout and f"{committed} unchanged" in rerun.stdout
+
+    with warehouse.connect(home / "warehouse.duckdb") as con:
+        releases = con.execute("select count(*), count(distinct path), count(distinct release_id) from raw.releases").fetchone()
+        rows = con.execute("select count(*), count(distinct (release_id, row_number)) from raw.trade_observations").fetchone()
+        statuses = con.execute("select distinct status from raw.releases").fetchall()
+    assert releases == (RELEASES, RELEASES, RELEASES)
+    assert rows == (RELEASES * ROWS_PER_RELEASE, RELEASES * ROWS_PER_RELEASE)
+    assert statuses == [("loaded",)]
+
+
+def test_second_ingest_on_the_same_home_refuses_while_the_first_holds_the_lock(raw_dir, home):
+    _landing_zone(raw_dir)
+    first = _start_ingest(raw_dir, home)
+    try:
+        _wait_for_loaded(first, 1)  # the first run holds the lock from before its first release
+        first.send_signal(signal.SIGSTOP)  # and keeps holding it, however fast the machine
+        second = run_cli("ingest", "--raw-dir", str(raw_dir), "--home", str(home))
+    finally:
+        first.send_signal(signal.SIGCONT)
+        remaining, _ = first.communicate(timeout=300)
+    assert second.returncode == 75
+    assert second.stderr.strip().splitlines()[-1].startswith(f"citytrade: another citytrade run is using {home}")
+    assert "wait for it to finish" in second.stderr
+    assert first.returncode == 0, remaining
+    with warehouse.connect(home / "warehouse.duckdb") as con:
+        assert con.execute("select count(*) from raw.releases").fetchone()[0] == RELEASES
