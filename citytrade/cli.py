@@ -79,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     rankings.add_argument("--top", type=int, default=20)
     rankings.add_argument("--json", action="store_true", help="JSON for scripts instead of a table")
     rankings.set_defaults(handler=cmd_rankings)
+
+    generate = commands.add_parser("generate", parents=[common], help="write synthetic releases (synthetic: true) for tests and benchmarks")
+    generate.add_argument("--out", required=True, help="landing zone to write into (never the sample's data/raw)")
+    generate.add_argument("--years", type=int, required=True, help="years of monthly year-to-date releases")
+    generate.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    generate.add_argument("--start-year", type=int, default=2018, help="first year (default 2018)")
+    generate.add_argument("--months", type=int, default=None, help="the last year only through this month (2-12)")
+    generate.add_argument("--detail-rows", type=int, default=0, help="also write at least this many citytrade-detail-v1 rows")
+    generate.add_argument("--faults", type=int, default=0, help="inject this many faults, listed in <out>/FAULTS.json")
+    generate.set_defaults(handler=cmd_generate)
     return parser
 
 
@@ -180,6 +190,23 @@ def cmd_rankings(settings: Settings, args) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
     print(state.ranking_table(rows, by=args.by))
+    return EXIT_OK
+
+
+def cmd_generate(settings: Settings, args) -> int:
+    from citytrade.config import PROJECT_ROOT
+    from citytrade.generate import generate
+
+    out = Path(args.out).resolve()
+    sample = (PROJECT_ROOT / "data" / "raw").resolve()
+    if out == sample or sample in out.parents:
+        raise ValueError(f"{out} is inside the sample landing zone {sample}: generate synthetic releases into a separate folder")
+    summary = generate(out, years=args.years, seed=args.seed, start_year=args.start_year, last_year_months=args.months,
+                       detail_rows=args.detail_rows, faults=args.faults)  # fmt: skip
+    print(f"citytrade: wrote {summary.files} release(s), {summary.rows} rows"
+          + (f"; {summary.detail_files} detail file(s), {summary.detail_rows} rows" if summary.detail_files else "")
+          + (f"; {len(summary.faults)} fault(s) listed in {out / 'FAULTS.json'}" if summary.faults else "")
+          + f" to {out} (synthetic, seed {args.seed})")  # fmt: skip
     return EXIT_OK
 
 

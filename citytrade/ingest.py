@@ -161,6 +161,14 @@ def _store_release(con: duckdb.DuckDBPyConnection, release: Release, parsed: Par
                 "insert into raw.quarantine values (?, ?, null, ?, ?, ?)",
                 [release.release_id, release.rel_path, reason, run_id, now],
             )
+        elif hasattr(parsed.rows, "load_into"):  # set-based bulk load (citytrade/parsers/citytrade_detail_v1.py)
+            parsed.rows.load_into(con, release.release_id)
+            rejects = parsed.rejects
+            if rejects:
+                con.executemany(
+                    "insert into raw.quarantine values (?, ?, ?, ?, ?, ?)",
+                    [[release.release_id, release.rel_path, number, why, run_id, now] for number, why in rejects],
+                )
         else:
             _insert_frame(con, "raw.trade_observations" if parsed.kind == "trade" else "raw.top100_entries",
                           rows, TRADE_COLUMNS if parsed.kind == "trade" else TOP100_COLUMNS, release.release_id)

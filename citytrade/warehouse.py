@@ -67,6 +67,21 @@ create table if not exists raw.trade_observations (
     primary key (release_id, row_number, month_from, month_to)  -- one file row may give two windows (month, year to date)
 );
 
+create table if not exists raw.trade_detail (  -- citytrade-detail-v1 rows, bulk-loaded by their parser
+    release_id varchar not null,
+    row_number bigint not null,
+    area_code varchar not null,
+    year integer not null,
+    month_from integer not null,
+    month_to integer not null,
+    basis varchar not null,
+    partner_region varchar not null,
+    hs_section varchar not null,
+    unit varchar not null,
+    exports_value double,
+    imports_value double
+);
+
 create table if not exists raw.top100_entries (
     release_id varchar not null,
     row_number integer not null,

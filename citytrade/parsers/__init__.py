@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from citytrade.areas import AreaResolver
-from citytrade.parsers import citytrade_v1, gacc_province_table, nbs_easyquery, top100_v1
+from citytrade.parsers import citytrade_detail_v1, citytrade_v1, gacc_province_table, nbs_easyquery, top100_v1
 from citytrade.parsers.base import ParsedRelease
 from citytrade.releases import Release
 
@@ -18,5 +18,6 @@ PARSERS: dict[str, Parser] = {
     "citytrade-v1": citytrade_v1.parse,
     "top100-v1": top100_v1.parse,
     "nbs-easyquery": nbs_easyquery.parse,
+    "citytrade-detail-v1": citytrade_detail_v1.parse,
     "gacc-province-table": gacc_province_table.parse,
 }
