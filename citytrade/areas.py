@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,8 +16,14 @@ NATION_CODE = "000000"
 _SPACES = re.compile(r"\s+")
 
 
+# Suffixes a published name may carry beyond what the aliases list: pinyin (Shenzhen Shi, Guangdong Sheng)
+# and English forms; tried only when the name as written is not known.
+_SUFFIXES = (" shi", " sheng", " city", " province", " municipality", " prefecture", " league", " region")
+
+
 def normalise_alias(name: str) -> str:
-    return _SPACES.sub(" ", str(name).replace("\u3000", " ")).strip().casefold()
+    """Compare names case-insensitively, with full-width characters (４４０３００, Ｓｈｅｎｚｈｅｎ) and spaces folded."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(name))).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,12 @@ class AreaResolver:
         key = normalise_alias(text)
         if key in self.aliases:
             return self.aliases[key]
+        code = self._by_code(key)
+        if code:
+            return code
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and key[: -len(suffix)].strip() in self.aliases:
+                return self.aliases[key[: -len(suffix)].strip()]
         suggestions = difflib.get_close_matches(key, list(self.aliases), n=3, cutoff=0.6)
         hint = ""
         if suggestions:
