@@ -231,9 +231,14 @@ def record_row_verdicts(con: duckdb.DuckDBPyConnection, gate: GateResult, run_id
 
 
 def alerts_from_gate(gate: GateResult) -> list[dict]:
-    """One alert per failing row (row datasets) or per failing expectation (mart datasets)."""
+    """One alert per failing row (row datasets) or per failing expectation (mart datasets).
+
+    Info findings (a revision) are noted in the validation results and Data Docs, not alerted.
+    """
     alerts = []
     for finding in gate.findings:
+        if finding.severity == "info":
+            continue
         if finding.could_not_run:
             alerts.append(_alert(finding, message=f"check {finding.check_name} on {finding.dataset} could not run: {finding.could_not_run}"))
         elif finding.details:

@@ -2,7 +2,7 @@
     Hierarchy measures (SPEC 5, check 2), one row per competing figure. GX decides; this model only measures.
       hierarchy_excess_cny > 0: this figure contradicts the hierarchy beyond the published rounding of the
       figures involved, and its release is the newer of the contradicting figures, so it is the one to doubt:
-        - a city above its province, a province above the nation (the national basis is the denominator
+        - a city above its province or the nation, a province above the nation (the national basis is the denominator
           for every basis), or a parent below one of its children;
         - the current cities of a province summing to more than the province (same basis and period);
         - a complete set of provinces not summing to the nation of the same basis and period.
@@ -35,13 +35,17 @@ parent_pairs as (
         child.area_name || ' ' || child.period_label || ' (' || child.basis || ') ' || child.total_text || ' '
             || replace(child.source_unit, '_', ' ') || ' (' || child.source_file || ') exceeds '
             || parent.area_name || ' ' || parent.total_text || ' ' || replace(parent.source_unit, '_', ' ')
-            || ' (' || parent.basis || ', ' || parent.source_file || ')' as message,
+            || ' (' || parent.basis || ', ' || parent.source_file || ')' as child_message,
+        parent.area_name || ' ' || parent.period_label || ' (' || parent.basis || ') ' || parent.total_text || ' '
+            || replace(parent.source_unit, '_', ' ') || ' (' || parent.source_file || ') is below '
+            || child.area_name || ' ' || child.total_text || ' ' || replace(child.source_unit, '_', ' ')
+            || ' (' || child.basis || ', ' || child.source_file || ')' as parent_message,
         child.total_text || ' ' || replace(child.source_unit, '_', ' ') as child_text,
         parent.total_text || ' ' || replace(parent.source_unit, '_', ' ') as parent_text
 
     from placed as child
     inner join placed as parent
-        on child.parent_code = parent.area_code
+        on (child.parent_code = parent.area_code or (child.level = 'city' and parent.area_code = '000000'))
         and child.year = parent.year
         and child.month_from = parent.month_from
         and child.month_to = parent.month_to
@@ -57,7 +61,7 @@ pair_issues as (
     select
         child_id as observation_id,
         excess_cny,
-        message,
+        child_message as message,
         child_text as observed,
         'at most ' || parent_text as expected
     from parent_pairs
@@ -70,7 +74,7 @@ pair_issues as (
     select
         parent_id as observation_id,
         excess_cny,
-        message,
+        parent_message as message,
         parent_text as observed,
         'at least ' || child_text as expected
     from parent_pairs
@@ -88,7 +92,7 @@ sums_of_children as (
         children.month_from,
         children.month_to,
         children.basis,
-        children.level,
+        case when children.level = 'city' then 'city' else 'province' end as level,
         count(*) as children_count,
         sum(children.total_cny) as children_total_cny,
         sum(children.total_tolerance_cny) as children_tolerance_cny,
@@ -96,7 +100,8 @@ sums_of_children as (
 
     from current_figures as children
     where children.level in ('city', 'province', 'municipality')
-    group by children.parent_code, children.year, children.month_from, children.month_to, children.basis, children.level
+    group by children.parent_code, children.year, children.month_from, children.month_to, children.basis,
+        case when children.level = 'city' then 'city' else 'province' end
 
 ),
 
@@ -172,7 +177,7 @@ sum_issues as (
         and sum_comparisons.month_from = children.month_from
         and sum_comparisons.month_to = children.month_to
         and sum_comparisons.basis = children.basis
-        and sum_comparisons.children_level = children.level
+        and sum_comparisons.children_level = case when children.level = 'city' then 'city' else 'province' end
         and sum_comparisons.newest_child_order = children.release_order
     where sum_comparisons.release_order < sum_comparisons.newest_child_order
 
