@@ -57,7 +57,7 @@ def decode_text(release: Release) -> str:
             continue
         if _looks_binary(text):
             break  # GB18030 decodes almost any bytes: control characters give binary data away
-        return text
+        return text.removeprefix("\ufeff")  # a BOM left by a declared "utf-8"
     tried = " or ".join(encodings)
     raise ReleaseError(f"cannot decode the file as {tried} text (binary or wrongly labelled encoding?)")
 
