@@ -70,13 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--all", action="store_true", help="every alert ever raised, not only the latest run's")
     alerts.set_defaults(handler=cmd_alerts)
 
-    rankings = commands.add_parser("rankings", parents=[common], help="a ranking table from the published marts")
-    rankings.add_argument("--year", type=int, help="year (default: the latest full year)")
-    rankings.add_argument("--month-to", type=int, default=12, help="last month of the year-to-date window (default 12)")
-    rankings.add_argument("--basis", default="firm_location", choices=["firm_location", "destination_source", "port"])
-    rankings.add_argument("--by", default="total", choices=["total", "exports", "imports"])
+    rankings = commands.add_parser("rankings", parents=[common], help="a ranking table from the published marts (or JSON)")
+    rankings.add_argument("--year", type=int, help="year (default: the latest with figures through --month-to)")
+    rankings.add_argument("--month-to", type=_month, default=12, help="last month of the year-to-date window (default 12: full year)")
+    rankings.add_argument("--basis", default="firm_location", choices=["firm_location", "destination_source", "port"],
+                          help="attribution basis (default firm_location)")  # fmt: skip
+    rankings.add_argument("--by", default="total", choices=["total", "exports", "imports"], help="the figure to rank by (default total)")
     rankings.add_argument("--level", default="city", choices=["city", "province"])
-    rankings.add_argument("--top", type=int, default=20)
+    rankings.add_argument("--top", type=_positive, default=20, help="how many rows (default 20)")
     rankings.add_argument("--json", action="store_true", help="JSON for scripts instead of a table")
     rankings.set_defaults(handler=cmd_rankings)
 
@@ -189,7 +190,11 @@ def cmd_rankings(settings: Settings, args) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
-    print(state.ranking_table(rows, by=args.by))
+    from rich.console import Console
+
+    # a terminal gets its own width and colours; a pipe or file gets plain text wide enough for one row per line
+    console = Console() if sys.stdout.isatty() else Console(width=132, no_color=True, soft_wrap=False)
+    console.print(state.ranking_table(rows, by=args.by))
     return EXIT_OK
 
 
@@ -211,6 +216,20 @@ def cmd_generate(settings: Settings, args) -> int:
 
 
 # ---- helpers
+
+
+def _month(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 12:
+        raise argparse.ArgumentTypeError(f"month must be 1-12, not {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _print_ingest_progress(done: int, total: int, path: str, outcome: str) -> None:

@@ -92,42 +92,102 @@ def open_alerts(settings: Settings, include_all: bool = False) -> list[dict]:
         con.close()
 
 
+class NoRanking(LookupError):
+    """The publish has no ranking for the period and basis asked for."""
+
+
+# by -> (rank column, rank change column, growth expression) in the ranking marts
+_RANKED_BY = {
+    "total": ("rank_total", "rank_change", "total_yoy_pct"),
+    "exports": ("rank_exports", "rank_exports_change", "coalesce(exports_yoy_pct_published, exports_yoy_pct_computed)"),
+    "imports": ("rank_imports", "rank_imports_change", "coalesce(imports_yoy_pct_published, imports_yoy_pct_computed)"),
+}
+
+
 def ranking_rows(settings: Settings, *, year: int | None, month_to: int, basis: str, by: str, level: str, top: int) -> list[dict]:
+    """The top of a published ranking (year to date through `month_to`), as the mart has it; raises NoRanking."""
     mart = "city_trade_ranking" if level == "city" else "province_trade_ranking"
+    rank, change, growth = _RANKED_BY[by]
     con = _published(settings)
     try:
         if year is None:
             year = con.execute(
-                f"select max(year) from marts.{mart} where month_from = 1 and month_to = ? and basis = ?", [month_to, basis]
+                f"select max(year) from marts.{mart} where month_from = 1 and month_to = ? and basis = ? and {rank} is not null",
+                [month_to, basis],
             ).fetchone()[0]
         cursor = con.execute(
-            f"""select year, month_from, month_to, period_label, basis, rank_{by} as rank, area_code, name_en, name_zh,
-                       province_name_en, region, total_cny, exports_cny, imports_cny, total_yoy_pct, rank_total_prev,
-                       rank_change, share_of_national_pct, cities_ranked
+            f"""select year, month_from, month_to, period_label, basis, {rank} as rank, {rank}_prev as rank_prev,
+                       {change} as rank_change, area_code, name_en, name_zh, province_name_en, region,
+                       {by}_cny as value_cny, {growth} as growth_pct, total_cny, exports_cny, imports_cny, total_yoy_pct,
+                       share_of_national_pct, count(*) over () as ranked
                 from marts.{mart}
-                where year = ? and month_from = 1 and month_to = ? and basis = ? and rank_{by} is not null
-                order by rank_{by} limit ?""",
+                where year = ? and month_from = 1 and month_to = ? and basis = ? and {rank} is not null
+                order by {rank}, area_code limit ?""",
             [year, month_to, basis, top],
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        if not rows:
+            periods = con.execute(
+                f"""select distinct year, month_to, period_label from marts.{mart}
+                    where month_from = 1 and basis = ? and {rank} is not null order by year desc, month_to desc limit 8""",
+                [basis],
+            ).fetchall()
+            asked = f"{year if year is not None else 'any year'} through month {month_to}"
+            found = ", ".join(f"--year {y} --month-to {m} ({label})" for y, m, label in periods) or "none"
+            raise NoRanking(f"no {level} ranking by {by} for {asked} on the {basis} basis; published: {found}")
+        for row in rows:
+            row["by"], row["level"] = by, level
+        return rows
     finally:
         con.close()
 
 
-def ranking_table(rows: list[dict], by: str = "total") -> str:
-    if not rows:
-        return "no ranking for that period and basis"
+def ranking_table(rows: list[dict], by: str = "total"):
+    """A rich Table of ranking_rows: rank, area, the figure ranked by (100m yuan), its growth, share, rank change."""
+    from rich.table import Table
+    from rich.text import Text
+
     first = rows[0]
-    header = f"{first['period_label']} {first['basis']} ranking by {by} ({first['cities_ranked']} ranked)"
-    lines = [header, f"{'rank':>4}  {'area':<22} {by + ' (100m yuan)':>18} {'growth %':>9} {'share %':>8} {'change':>7}"]
+    level = first.get("level", "city")
+    table = Table(
+        title=f"{level.capitalize()} ranking by {by}, {first['period_label']} ({first['basis'].replace('_', ' ')} basis)",
+        caption=f"{first['ranked']} ranked ({level}s with figures for this period); 100m yuan = 亿元; "
+                "change = places gained since the same period a year before",
+        title_style="bold", caption_justify="left",
+    )  # fmt: skip
+    table.add_column("rank", justify="right", style="bold")
+    table.add_column(level)
+    table.add_column("province" if level == "city" else "region")
+    table.add_column(f"{by} (100m yuan)", justify="right")
+    table.add_column("growth %", justify="right")
+    if by == "total":
+        table.add_column("share of national %", justify="right")
+    table.add_column("change", justify="right")
     for row in rows:
-        value = row[f"{by}_cny"]
-        lines.append(
-            f"{row['rank']:>4}  {row['name_en'] + ' ' + row['name_zh']:<22} {value / 1e8:>18,.1f} "
-            f"{_fmt(row['total_yoy_pct'], 1):>9} {_fmt(row['share_of_national_pct'], 1):>8} {_fmt(row['rank_change'], 0, True):>7}"
-        )
-    return "\n".join(lines)
+        growth = row["growth_pct"]
+        cells = [
+            str(row["rank"]),
+            f"{row['name_en']} {row['name_zh']}",
+            row["province_name_en"] if level == "city" else (row["region"] or ""),
+            f"{row['value_cny'] / 1e8:,.1f}",
+            Text(_fmt(growth, 1, signed=True), style="green" if growth and growth > 0 else "red" if growth and growth < 0 else ""),
+        ]
+        if by == "total":
+            cells.append(_fmt(row["share_of_national_pct"], 1))
+        cells.append(_rank_change(row["rank_change"]))
+        table.add_row(*cells)
+    return table
+
+
+def _rank_change(change) -> object:
+    from rich.text import Text
+
+    if change is None:
+        return Text("n/a", style="dim")
+    if change == 0:
+        return Text("=")
+    return Text(f"▲{change}", style="green") if change > 0 else Text(f"▼{-change}", style="red")
 
 
 def _fmt(value, digits: int, signed: bool = False) -> str:
