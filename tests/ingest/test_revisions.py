@@ -66,3 +66,24 @@ def test_same_day_releases_with_different_figures_are_conflicts(raw_dir, home):
         ("440300", "b/commerce.csv", True),
     ]
     assert sum(h["is_current"] for h in history if h["area_code"] == "440300") == 1
+
+
+def test_revision_reaches_the_published_marts_through_a_whole_run(prefect_harness, raw_dir, home):
+    import duckdb
+
+    from conftest import run_flow
+
+    write_release(raw_dir, "2025-01/prelim.csv", PRELIMINARY, published_on="2025-01-14", synthetic="true")
+    assert run_flow(raw_dir, home).status == "published"
+    write_release(raw_dir, "2025-02/revised.csv", REVISED, published_on="2025-02-20", synthetic="true")
+    report = run_flow(raw_dir, home)
+    assert report.status == "published", report.message
+    assert report.releases_loaded == ["2025-02/revised.csv"]
+
+    with duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True) as con:
+        current = con.execute("select total_cny, published_on from marts.fct_trade where area_code = '440300'").fetchall()
+        history = con.execute(
+            "select total_as_published, published_on, is_current from marts.fct_trade_history where area_code = '440300' order by version_number"
+        ).fetchall()
+    assert current == [(4.51e12, dt.date(2025, 2, 20))]
+    assert history == [("4.50", dt.date(2025, 1, 14), False), ("4.51", dt.date(2025, 2, 20), True)]
