@@ -1,0 +1,95 @@
+"""The figures an analyst quotes from the shipped sample releases, read from the published marts with one query each."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+FULL_YEAR_FIRM = "month_from = 1 and month_to = 12 and basis = 'firm_location'"
+
+
+@pytest.fixture(scope="module")
+def published(sample_home):
+    con = duckdb.connect(str(sample_home / "published" / "citytrade.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def test_2025_top_two_are_shenzhen_and_shanghai_with_a_gap_of_0_04_trillion(published):
+    rows = published.execute(
+        f"""select rank_total, name_en, total_cny, name_en_above, gap_to_above_cny, cities_ranked
+            from marts.city_trade_ranking where year = 2025 and {FULL_YEAR_FIRM} and rank_total <= 2 order by rank_total"""
+    ).fetchall()
+    (first_rank, first, first_total, above_first, gap_first, ranked), (second_rank, second, second_total, above, gap, _) = rows
+    assert (first_rank, first, second_rank, second) == (1, "Shenzhen", 2, "Shanghai")
+    assert (first_total, second_total) == (pytest.approx(4.55e12), pytest.approx(4.51e12))
+    assert above_first is None and gap_first is None
+    assert above == "Shenzhen"
+    assert gap == pytest.approx(4.55e12 - 4.51e12, rel=1e-9)  # 40 billion yuan
+    assert ranked >= 2
+
+
+def test_shenzhen_2025_share_of_national_is_10_0_percent(published):
+    share, national = published.execute(
+        f"""select share_of_national_pct, national_total_cny from marts.city_trade_ranking
+            where year = 2025 and {FULL_YEAR_FIRM} and name_en = 'Shenzhen'"""
+    ).fetchone()
+    assert national == pytest.approx(45.47e12)
+    assert round(share, 1) == 10.0
+    assert share == pytest.approx(100 * 4.55 / 45.47)
+
+
+def test_shenzhen_overtook_shanghai_in_2024_rank_changes_plus_and_minus_one(published):
+    rows = published.execute(
+        f"""select name_en, rank_total, rank_total_prev, rank_change, total_cny_prev from marts.city_trade_ranking
+            where year = 2024 and {FULL_YEAR_FIRM} and name_en in ('Shenzhen', 'Shanghai') order by name_en"""
+    ).fetchall()
+    assert [row[:4] for row in rows] == [("Shanghai", 2, 1, -1), ("Shenzhen", 1, 2, 1)]
+    prev = published.execute(
+        f"""select name_en, total_cny from marts.city_trade_ranking
+            where year = 2023 and {FULL_YEAR_FIRM} and name_en in ('Shenzhen', 'Shanghai') order by name_en"""
+    ).fetchall()
+    assert [(name, total) for name, *_, total in rows] == prev  # total_cny_prev is last year's figure
+
+
+def test_shenzhen_and_shanghai_hold_about_a_fifth_of_the_nations_2025_trade(published):
+    top2, top1, ranked, hhi = published.execute(
+        f"""select top2_share_pct, top1_share_pct, cities_ranked, hhi from marts.trade_concentration
+            where year = 2025 and {FULL_YEAR_FIRM}"""
+    ).fetchone()
+    assert top2 == pytest.approx(100 * (4.55 + 4.51) / 45.47)  # 19.9 %
+    assert top1 == pytest.approx(100 * 4.55 / 45.47)
+    totals = [row[0] for row in published.execute(
+        f"select total_cny from marts.city_trade_ranking where year = 2025 and {FULL_YEAR_FIRM}").fetchall()]  # fmt: skip
+    assert ranked == len(totals)
+    assert hhi == pytest.approx(10000 * sum((total / sum(totals)) ** 2 for total in totals))
+
+
+def test_dongguan_grew_fastest_of_the_large_cities_in_2025(published):
+    rows = published.execute(
+        f"""select growth_rank, name_en, total_yoy_pct, direction, min_total_cny from marts.growth_leaders
+            where year = 2025 and {FULL_YEAR_FIRM} order by growth_rank"""
+    ).fetchall()
+    assert rows[0][:4] == (1, "Dongguan", 13.8, "growing")
+    assert all(row[4] == 100e9 for row in rows)
+    # no city below the size threshold is among the leaders
+    small = published.execute(
+        f"""select count(*) from marts.growth_leaders where year = 2025 and {FULL_YEAR_FIRM} and total_cny < min_total_cny"""
+    ).fetchone()[0]
+    assert small == 0
+
+
+def test_top100_vs_trade_puts_the_2022_list_beside_the_trade_ranking(published):
+    rows = dict(
+        (name, (competitiveness, trade))
+        for name, competitiveness, trade in published.execute(
+            "select name_en, competitiveness_rank, trade_rank from marts.top100_vs_trade where year = 2022"
+        ).fetchall()
+    )
+    trade = dict(published.execute(
+        f"select name_en, rank_total from marts.city_trade_ranking where year = 2022 and {FULL_YEAR_FIRM}").fetchall())  # fmt: skip
+    assert rows["Shenzhen"] == (1, trade["Shenzhen"])
+    assert rows["Shanghai"] == (2, trade["Shanghai"])
+    overlap = published.execute("select distinct top10_overlap from marts.top100_vs_trade where year = 2022").fetchall()
+    expected = sum(1 for name, (competitiveness, rank) in rows.items() if competitiveness <= 10 and rank is not None and rank <= 10)
+    assert overlap == [(expected,)] and expected >= 2
