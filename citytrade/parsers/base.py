@@ -106,7 +106,8 @@ def _xlsx_rows(release: Release) -> list[tuple[int, list]]:
     try:
         book = openpyxl.load_workbook(release.data_path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken workbooks
-        raise ReleaseError(f"cannot open the workbook: {type(exc).__name__}") from None
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ReleaseError(f"cannot open the workbook ({type(exc).__name__} {detail}); save it again as .xlsx from a spreadsheet program") from None
     try:
         sheet = book.worksheets[0]
         rows = [(number, [_cell_text(cell) for cell in cells]) for number, cells in enumerate(sheet.iter_rows(), start=1)]

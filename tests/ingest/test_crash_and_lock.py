@@ -92,3 +92,35 @@ def test_second_ingest_on_the_same_home_refuses_while_the_first_holds_the_lock(r
     assert first.returncode == 0, remaining
     with warehouse.connect(home / "warehouse.duckdb") as con:
         assert con.execute("select count(*) from raw.releases").fetchone()[0] == RELEASES
+
+
+def test_ingest_with_wait_queues_behind_the_run_holding_the_lock(raw_dir, home):
+    _landing_zone(raw_dir)
+    first = _start_ingest(raw_dir, home)
+    _wait_for_loaded(first, 1)
+    first.send_signal(signal.SIGSTOP)  # holds the lock until continued
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    second = subprocess.Popen(
+        [sys.executable, "-m", "citytrade.cli", "ingest", "--wait", "--raw-dir", str(raw_dir), "--home", str(home)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_until_blocked_on_a_lock(second.pid)
+    first.send_signal(signal.SIGCONT)
+    first.communicate(timeout=300)
+    out, err = second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, err
+    assert f"loaded 0 release(s), 0 rows; {RELEASES} unchanged" in out
+
+
+def _wait_until_blocked_on_a_lock(pid: int, timeout: float = 120) -> None:
+    """Linux lists a process waiting for a flock in /proc/locks with a `->` mark."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in open("/proc/locks", encoding="ascii").read().splitlines():
+            fields = line.split()
+            if "->" in fields and fields[fields.index("->") + 1] == "FLOCK" and str(pid) in fields:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never waited for the run lock")

@@ -33,6 +33,7 @@ EXPECTED_REASONS = {
     "bad_date.csv": (None, "sidecar field published_on 'last Tuesday' is not a date"),
     "unknown_encoding.csv": (None, "unknown encoding 'klingon' in the sidecar"),
     "gacc_no_month.csv": (None, "cannot tell the reporting month: add `year` and `month` to the sidecar"),
+    "zip_not_workbook.xlsx": (None, "cannot open the workbook (KeyError"),
 }
 # rows that must load, once each: path -> area codes
 GOOD_ROWS = {
