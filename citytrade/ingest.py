@@ -126,11 +126,30 @@ def _parse(release: Release, resolver: AreaResolver) -> tuple[ParsedRelease | No
         parser = PARSERS.get(str(release.meta["format"]))
         if parser is None:
             raise ReleaseError(f"unknown format '{release.meta['format']}' (known: {', '.join(PARSERS)})")
-        return parser(release, resolver), None
+        return _reject_repeated_figures(parser(release, resolver)), None
     except ReleaseError as exc:
         return None, str(exc)
     except ValueError as exc:  # a sidecar value the parser refused, e.g. an unknown unit
         return None, str(exc)
+
+
+def _reject_repeated_figures(parsed: ParsedRelease) -> ParsedRelease:
+    """One release gives one figure per area, period and basis: a repeat is quarantined, naming the first row."""
+    if parsed.kind != "trade" or not isinstance(parsed.rows, list):
+        return parsed
+    first_rows: dict[tuple, int] = {}
+    kept = []
+    for row in parsed.rows:
+        key = (row["area_code"], row["year"], row["month_from"], row["month_to"], row["basis"])
+        if key in first_rows:
+            parsed.rejects.append((row["row_number"], f"{row['area_raw']} {row['year']} months {row['month_from']}-{row['month_to']} "
+                                                     f"is already given on row {first_rows[key]}"))  # fmt: skip
+            continue
+        first_rows[key] = row["row_number"]
+        kept.append(row)
+    parsed.rows = kept
+    parsed.rejects.sort(key=lambda reject: reject[0])
+    return parsed
 
 
 def _store_release(con: duckdb.DuckDBPyConnection, release: Release, parsed: ParsedRelease | None, reason: str | None, run_id: str) -> None:

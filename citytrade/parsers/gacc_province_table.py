@@ -161,7 +161,7 @@ def _row_observations(release, resolver, number, cells, columns, windows, year, 
         try:
             figure = parse_figure(text, allow_negative=growth)
         except BadValue as exc:
-            label = names_label(window, measure, growth)
+            label = _column_label(window, measure, growth)
             raise ValueError(f"{label}: {exc}") from None
         if figure is not None:
             found[window][1 if growth else 0][measure] = figure
@@ -185,5 +185,5 @@ def _row_observations(release, resolver, number, cells, columns, windows, year, 
     return observations
 
 
-def names_label(window: str, measure: str, growth: bool) -> str:
+def _column_label(window: str, measure: str, growth: bool) -> str:
     return f"{'year-to-date' if window == 'ytd' else 'month'} {measure}{' growth' if growth else ''}"

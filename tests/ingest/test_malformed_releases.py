@@ -34,6 +34,7 @@ EXPECTED_REASONS = {
     "unknown_encoding.csv": (None, "unknown encoding 'klingon' in the sidecar"),
     "gacc_no_month.csv": (None, "cannot tell the reporting month: add `year` and `month` to the sidecar"),
     "zip_not_workbook.xlsx": (None, "cannot open the workbook (KeyError"),
+    "repeated.csv": (3, "无锡市 2023 months 1-12 is already given on row 2"),
 }
 # rows that must load, once each: path -> area codes
 GOOD_ROWS = {
@@ -43,6 +44,7 @@ GOOD_ROWS = {
     "negative.csv": ["330100"],
     "non_numeric.csv": ["350200"],
     "unknown_area.csv": ["210200"],
+    "repeated.csv": ["320200"],
 }
 
 
