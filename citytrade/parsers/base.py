@@ -42,12 +42,17 @@ class Table:
 
 
 def decode_text(release: Release) -> str:
-    """The file as text: the sidecar's `encoding`, else UTF-8 (BOM or not), else GB18030 (a superset of GBK)."""
+    """The file as text: the sidecar's `encoding`, else UTF-16 by its BOM, UTF-8 (BOM or not), GB18030 (a superset of GBK)."""
     data = release.data_path.read_bytes()
     if not data.strip():
         raise ReleaseError("the file is empty")
     declared = release.meta.get("encoding")
-    encodings = [str(declared)] if declared else ["utf-8-sig", "gb18030"]
+    if declared:
+        encodings = [str(declared)]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ["utf-16"]  # Excel's "Unicode text" export: the byte-order mark says so
+    else:
+        encodings = ["utf-8-sig", "gb18030"]
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -76,8 +81,11 @@ def read_rows(release: Release) -> list[tuple[int, list[str]]]:
     """Every row of a CSV or the first sheet of an XLSX, as text cells with their row number in the file."""
     if release.data_path.suffix.lower() == ".xlsx":
         return _xlsx_rows(release)
+    text = decode_text(release)
+    head = text.splitlines()[:20]
+    delimiter = "\t" if not any("," in line for line in head) and any("\t" in line for line in head) else ","  # Excel's tab-separated text
     try:
-        return list(enumerate(csv.reader(io.StringIO(decode_text(release))), start=1))
+        return list(enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1))
     except csv.Error as exc:
         raise ReleaseError(f"not a readable CSV file ({exc})") from None
 

@@ -36,8 +36,8 @@ def shipped(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("encoding", "sidecar_extra"),
-    [("gb18030", ""), ("gbk", "encoding: GBK\n"), ("gb18030", "encoding: gb18030\n"), ("utf-8", "")],
-    ids=["gb18030-detected", "gbk-declared", "gb18030-declared", "utf8-without-bom"],
+    [("gb18030", ""), ("gbk", "encoding: GBK\n"), ("gb18030", "encoding: gb18030\n"), ("utf-8", ""), ("utf-16", "")],
+    ids=["gb18030-detected", "gbk-declared", "gb18030-declared", "utf8-without-bom", "utf16-by-its-bom"],
 )
 def test_reencoded_copy_loads_to_the_same_values(tmp_path, shipped, encoding, sidecar_extra):
     data = NBS.read_text(encoding="utf-8-sig").encode(encoding)
@@ -55,3 +55,9 @@ def test_gb18030_file_declared_utf8_is_quarantined_with_the_reason(tmp_path):
     summary, rows = _load(tmp_path / "raw", tmp_path / "home", data, "encoding: utf-8\n")
     assert rows == [] and summary.loaded == []
     assert summary.problems == ["A060101.csv: cannot decode the file as utf-8 text (binary or wrongly labelled encoding?)"]
+
+
+def test_excel_unicode_text_export_utf16_tab_separated_loads_to_the_same_values(tmp_path, shipped):
+    text = NBS.read_text(encoding="utf-8-sig").replace(",", "\t")  # the NBS names carry no commas
+    summary, rows = _load(tmp_path / "raw", tmp_path / "home", text.encode("utf-16"))
+    assert summary.problems == [] and rows == shipped
