@@ -72,12 +72,23 @@ class AreaResolver:
         for suffix in _SUFFIXES:
             if key.endswith(suffix) and key[: -len(suffix)].strip() in self.aliases:
                 return self.aliases[key[: -len(suffix)].strip()]
-        suggestions = difflib.get_close_matches(key, list(self.aliases), n=3, cutoff=0.6)
+        suggestions = self._closest(key)
         hint = ""
         if suggestions:
             names = list(dict.fromkeys(self._display(self.aliases[s]) for s in suggestions))  # closest first
             hint = f"; did you mean {' or '.join(names)}?"
         raise UnknownArea(f"unknown area '{text}'{hint} (add it to dbt_project/seeds/area_aliases.csv if it is right)")
+
+    def _closest(self, key: str) -> list[str]:
+        """Up to three known names nearly as close as the closest one (Shenzen: Shenzhen, not also Heze)."""
+        shared = [name for name in self.aliases if name.startswith(key + " (")]  # Taizhou: (Jiangsu) or (Zhejiang)
+        if shared:
+            return shared[:3]
+        cutoff = 0.5 if re.search(r"[\u4e00-\u9fff]", key) else 0.6  # two-character Chinese names differ by one in two
+        candidates = difflib.get_close_matches(key, list(self.aliases), n=6, cutoff=cutoff)
+        scores = {name: difflib.SequenceMatcher(None, key, name).ratio() for name in candidates}
+        best = max(scores.values(), default=0)
+        return [name for name in candidates if scores[name] >= best - 0.1][:3]
 
     def _by_code(self, text: str) -> str | None:
         digits = text.split(".")[0] if re.fullmatch(r"\d+(\.0+)?", text) else ""

@@ -53,3 +53,20 @@ def test_unknown_name_suggests_the_closest_known_names(resolver):
     message = str(caught.value)
     assert message.startswith("unknown area 'Guangzou'; did you mean Guangzhou (广州市, 440100)")
     assert "area_aliases.csv" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("spelling", "suggested"),
+    [("Shenzen", ["Shenzhen (深圳市, 440300)"]),
+     ("Taizhou", ["Taizhou (Jiangsu) (泰州市, 321200)", "Taizhou (Zhejiang) (台州市, 331000)"]),
+     ("苏洲市", ["Suzhou (苏州市, 320500)"]),
+     ("广洲", ["Guangzhou (广州市, 440100)"])],
+)  # fmt: skip
+def test_suggestions_name_the_likely_areas(resolver, spelling, suggested):
+    with pytest.raises(UnknownArea) as caught:
+        resolver.resolve(spelling)
+    hint = str(caught.value).split("did you mean ", 1)[1]
+    for name in suggested:
+        assert name in hint
+    if spelling == "Shenzen":
+        assert " or " not in hint.split("?")[0]  # one clear candidate, no noise
