@@ -37,6 +37,7 @@ class Finding:
     unexpected_count: int = 0
     could_not_run: str | None = None
     details: list[dict] = field(default_factory=list)  # one per unexpected row: message, observed, expected, ...
+    explains: str = ""  # the suite's plain-words statement of what should hold
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _read_result(name: str, spec: dict, result, frames: dict[str, pd.DataFrame])
                 check_name=meta.get("check_name", config.type),
                 expectation=config.type,
                 severity="error" if raised else severity,
+                explains=meta.get("explains", ""),
             )
             if raised:
                 finding.could_not_run = raised
@@ -246,7 +248,8 @@ def alerts_from_gate(gate: GateResult) -> list[dict]:
                 message = detail["message"] or f"{finding.dataset} row {detail['id']} fails {finding.check_name}"
                 alerts.append(_alert(finding, message=message, **{k: detail[k] for k in ("area_code", "period_label", "observed", "expected", "release_id", "source_file")}, subject=detail["id"]))
         else:
-            alerts.append(_alert(finding, message=f"{finding.unexpected_count} row(s) of {finding.dataset} fail {finding.check_name} ({finding.expectation})",
+            expected = f": expected {finding.explains}" if finding.explains else f" ({finding.expectation})"
+            alerts.append(_alert(finding, message=f"{finding.unexpected_count} row(s) of {finding.dataset} fail {finding.check_name}{expected}",
                                  observed=str(finding.unexpected_count), expected="0"))
     return alerts
 
