@@ -1,0 +1,48 @@
+"""dbt docs in the publish: `<home>/published/docs/` describes every published mart and column, and stays offline."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+
+def test_docs_describe_every_published_mart_and_column(sample_home):
+    docs = sample_home / "published" / "docs"
+    assert (docs / "index.html").is_file(), "the run did not copy dbt's static docs into the publish"
+    manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    models = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+
+    con = duckdb.connect(str(sample_home / "published" / "citytrade.duckdb"), read_only=True)
+    try:
+        published = {
+            table: [column for (column,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table]).fetchall()]
+            for (table,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+        }  # fmt: skip
+    finally:
+        con.close()
+    assert published, "nothing published"
+    undescribed = []
+    for mart, columns in published.items():
+        model = models.get(mart)
+        assert model is not None, f"published mart {mart} is not a dbt model in the docs"
+        if not model["description"].strip():
+            undescribed.append(mart)
+        documented = {name: column["description"].strip() for name, column in model["columns"].items()}
+        undescribed += [f"{mart}.{column}" for column in columns if not documented.get(column)]
+        assert any(key.endswith(f".{mart}") for key in catalog["nodes"]), f"{mart} is not in the docs catalog"
+    assert undescribed == [], f"marts or columns without a description in the docs: {undescribed}"
+
+    page = (docs / "index.html").read_text(encoding="utf-8")
+    for mart in published:
+        assert mart in page  # the static page carries the manifest and catalog inside it
+
+
+def test_docs_page_sends_no_usage_statistics(sample_home):
+    manifest = json.loads((sample_home / "published" / "docs" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+    page = (sample_home / "published" / "docs" / "index.html").read_text(encoding="utf-8")
+    assert '"send_anonymous_usage_stats": true' not in page and '"send_anonymous_usage_stats":true' not in page
