@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import urllib.request
 
 import duckdb
 
@@ -36,23 +38,67 @@ def _runs_from_log(settings: Settings, limit: int) -> list[dict]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").strip().splitlines()[-limit:]][::-1]
 
 
-def status_text(settings: Settings, limit: int = 5) -> str:
-    lines = [f"home: {settings.home}", "", "last runs:"]
-    runs = _runs_from_log(settings, limit)
-    if not runs:
-        lines.append("  none yet")
+def _runs_from_prefect(api_url: str, limit: int) -> list[str]:
+    """The latest citytrade flow runs from the Prefect REST API (plain HTTP: the package does not import Prefect)."""
+
+    def call(method: str, path: str, body: dict | None = None):
+        request = urllib.request.Request(
+            api_url.rstrip("/") + path, method=method, headers={"Content-Type": "application/json"},
+            data=json.dumps(body).encode() if body is not None else None,
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    runs = call("POST", "/flow_runs/filter", {
+        "limit": limit, "sort": "EXPECTED_START_TIME_DESC",
+        "flows": {"name": {"like_": "citytrade-"}},
+        "flow_runs": {"parent_task_run_id": {"is_null_": True}},  # top-level runs; a watch's pipeline run is its child
+    })  # fmt: skip
+    names: dict[str, str] = {}
+    lines = []
     for run in runs:
-        lines.append(f"  {run['run_id'][:8]}  {run['status']:9}  loaded {len(run['releases_loaded'])} release(s)  {run['message']}")
+        for key, kind in (("flow_id", "flows"), ("deployment_id", "deployments")):
+            if run.get(key) and run[key] not in names:
+                names[run[key]] = call("GET", f"/{kind}/{run[key]}")["name"]
+        name = names[run["flow_id"]] + (f"/{names[run['deployment_id']]}" if run.get("deployment_id") else "")
+        state = run.get("state") or {}
+        started = (run.get("start_time") or run.get("expected_start_time") or "")[:19].replace("T", " ")
+        message = (state.get("message") or "").splitlines()[0] if state.get("message") else ""
+        lines.append(f"  {started}  {name:45} {state.get('type', '?'):10} {run['name']}  {message}".rstrip())
+    return lines
+
+
+def status_text(settings: Settings, limit: int = 8) -> str:
+    lines = [f"home: {settings.home}", ""]
+    api_url = os.environ.get("PREFECT_API_URL")
+    if api_url:
+        lines.append(f"last runs (Prefect API {api_url}):")
+        try:
+            lines += _runs_from_prefect(api_url, limit) or ["  none yet"]
+        except (OSError, ValueError, KeyError) as exc:
+            lines.append(f"  cannot read the Prefect API ({type(exc).__name__}: {exc}); the local run log follows")
+            api_url = None
+    if not api_url:
+        lines.append(f"last runs (run log {settings.log_dir / 'runs.jsonl'}):")
+        runs = _runs_from_log(settings, limit)
+        if not runs:
+            lines.append("  none yet")
+        for run in runs:
+            lines.append(f"  {run['run_id'][:8]}  {run['status']:9}  loaded {len(run['releases_loaded'])} release(s)  {run['message']}")
     lines += ["", "published:"]
     if settings.published_db.exists():
         stamp = dt.datetime.fromtimestamp(settings.published_db.stat().st_mtime).isoformat(timespec="seconds")
         con = _published(settings)
         try:
-            releases = con.execute("select count(*) filter (where status in ('loaded', 'partial')), max(published_on) from marts.releases").fetchone()
+            releases = con.execute(
+                "select path, published_on, status from marts.releases where status in ('loaded', 'partial') order by published_on, path"
+            ).fetchall()
             marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchone()[0]
         finally:
             con.close()
-        lines.append(f"  {settings.published_db} at {stamp}: {marts} marts from {releases[0]} release(s), newest published {releases[1]}")
+        lines.append(f"  {settings.published_db} at {stamp}: {marts} marts from {len(releases)} release(s)")
+        lines += [f"    {path}  published {published_on}" + ("  (partly quarantined)" if status == "partial" else "")
+                  for path, published_on, status in releases]  # fmt: skip
     else:
         lines.append("  nothing yet")
     con = _warehouse(settings)

@@ -1,0 +1,129 @@
+"""Helpers of the scheduling tests: one real `prefect server` on a free loopback port, commands run as a user does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLE_RAW
+
+PREFECT_BIN = str(Path(sys.executable).with_name("prefect"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
+    """End a child started with start_new_session and everything it spawned (servers, flow processes)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+    try:  # children that outlived the leader
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class PrefectServer:
+    url: str
+    env: dict[str, str]
+    home: Path
+
+    def cli(self, *args: str, timeout: int = 300, cwd: Path = REPO, **extra_env: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [PREFECT_BIN, *args], cwd=cwd, env={**self.env, **extra_env}, capture_output=True, text=True, timeout=timeout
+        )
+        assert result.returncode == 0, f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory) -> PrefectServer:
+    """`prefect server start` as the README says, on 127.0.0.1 and a free port; killed with its process group."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_API_URL": url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    log = open(home / "server.log", "wb")
+    server = subprocess.Popen(
+        [PREFECT_BIN, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (home / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "prefect server did not answer within 120 s:\n" + (home / "server.log").read_text()
+            time.sleep(0.5)
+        yield PrefectServer(url=url, env=env, home=home)
+    finally:
+        stop_group(server)
+        log.close()
+    with socket.socket() as sock:  # nothing left listening
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def citytrade_command(*args: str, server: PrefectServer, home: Path, raw: Path = SAMPLE_RAW, pause_at: str | None = None) -> subprocess.Popen:
+    """`citytrade <args> --raw-dir raw --home home` against the test server, in its own process group."""
+    env = dict(server.env)
+    if pause_at:
+        env["CITYTRADE_TEST_PAUSE_AT"] = pause_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "citytrade.cli", *args, "--raw-dir", str(raw), "--home", str(home)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+
+
+def finish(process: subprocess.Popen, timeout: int = 600) -> tuple[int, str, str]:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        stop_group(process)
+    return process.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def published_once(prefect_server, tmp_path_factory) -> Path:
+    """A home where the sample releases were run once through `citytrade run`: the baseline of the recovery tests."""
+    home = tmp_path_factory.mktemp("published-once") / "home"
+    code, out, err = finish(citytrade_command("run", server=prefect_server, home=home))
+    assert code == 0, err
+    return home
+
+
+def copy_home(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)  # published/parquet is a relative link
+    return target
