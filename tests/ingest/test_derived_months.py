@@ -79,3 +79,23 @@ def test_a_published_month_is_kept_and_a_falling_year_to_date_never_gives_a_nega
     assert derived[4]["is_total_negative"] and derived[4]["total_cny"] == pytest.approx(-199.995e8)
     assert months[(5, 5)]["derivation"] == "published_single_month" and months[(5, 5)]["total_cny"] == pytest.approx(901.3e8)
     assert (1, 2) not in months  # January was published: no two-month window
+
+
+def test_gacc_table_gives_both_windows_to_the_marts(raw_dir, home):
+    (raw_dir / "gacc").mkdir()
+    (raw_dir / "gacc" / "2024-11.csv").write_text(
+        "2024年11月进出口商品收发货人所在地总值表\n地区,当月进出口,当月同比,累计进出口,累计同比\n广东省,8000.5,2.1,82000.3,7.5\n",
+        encoding="utf-8",
+    )
+    (raw_dir / "gacc" / "2024-11.meta.yaml").write_text(
+        "format: gacc-province-table\npublisher: test (synthetic)\npublished_on: 2024-12-20\nunit: 100m_yuan\n"
+        "basis: firm_location\nsynthetic: true\n", encoding="utf-8",
+    )  # fmt: skip
+    settings = load_and_build(raw_dir, home)
+    with warehouse.connect(settings.warehouse_path) as con:
+        fct = query(con, "select month_from, month_to, total_cny, total_yoy_pct_published, observation_id from marts.fct_trade order by month_from")
+        monthly = query(con, "select month_from, derivation, total_cny from marts.fct_trade_monthly")
+    assert [(r["month_from"], r["month_to"], r["total_yoy_pct_published"]) for r in fct] == [(1, 11, 7.5), (11, 11, 2.1)]
+    assert fct[0]["total_cny"] == pytest.approx(82000.3e8) and fct[1]["total_cny"] == pytest.approx(8000.5e8)
+    assert fct[0]["observation_id"] != fct[1]["observation_id"]  # one file row, two figures
+    assert monthly == [{"month_from": 11, "derivation": "published_single_month", "total_cny": pytest.approx(8000.5e8)}]
