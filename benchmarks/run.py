@@ -1,0 +1,269 @@
+"""Benchmarks: citytrade against the plain-DuckDB floor (benchmarks/floor.py) on synthetic releases.
+
+Scenarios (each builds on the one before, in its own temporary folder):
+  a  cold full run: 7 years of monthly year-to-date releases for every area, both bases and the nation
+  b  incremental run: the same landing zone plus one more month
+  c  detail backfill: 10M+ rows of citytrade-detail-v1 (partner region x HS section) added to it
+
+For each, citytrade runs as `citytrade run` twice over, on separate homes: once on the ephemeral Prefect API and
+once against a `prefect server` this script starts (and stops) on loopback; the floor runs on its own database.
+Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
+process (getrusage), rows per second, and the ratio to the floor.
+
+    python benchmarks/run.py [--scenario a|b|c ...] [--years 7] [--detail-rows 10000000] [--workdir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OFFLINE = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "PREFECT_UI_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}  # fmt: skip
+
+
+@dataclass
+class Measure:
+    scenario: str
+    runner: str
+    seconds: float
+    tree_peak_rss_mb: float
+    process_peak_rss_mb: float
+    rows: int
+    exit_code: int
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+# ---- measuring a child process
+
+# Runs the command and reports getrusage(RUSAGE_CHILDREN): the peak RSS of the largest process of its tree.
+WRAPPER = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True); sys.exit(code)"
+)
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm", encoding="utf-8") as handle:
+                resident_pages = int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = resident_pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int]:
+    """Run cmd to completion: (wall seconds, tree peak RSS MB, largest single process peak RSS MB, exit code)."""
+    peak = 0
+    with open(log, "w", encoding="utf-8") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-c", WRAPPER, *cmd], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss_kb(child.pid))
+                done.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = child.wait()
+        seconds = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    largest = next((int(line.split()[1]) for line in reversed(log.read_text(encoding="utf-8").splitlines()) if line.startswith("MAXRSS_KB ")), 0)
+    return seconds, peak / 1024, largest / 1024, code
+
+
+# ---- a Prefect server for the "running server" runs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrefectServer:
+    """`prefect server start` on loopback with its own PREFECT_HOME; stopped (by pid) on exit."""
+
+    def __init__(self, home: Path):
+        self.home, self.port = home, free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "PrefectServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **OFFLINE, "PREFECT_HOME": str(self.home)}
+        env.pop("PREFECT_API_URL", None)
+        self.log = open(self.home / "server.log", "w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prefect server exited early; see {self.home / 'server.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("prefect server did not answer /api/health within 120 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)  # its own session: the server and the workers it started
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self.log.close()
+
+
+# ---- the scenarios
+
+
+def generate(raw: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "citytrade.cli", "--home", str(raw.parent / "generate-home"), "generate", "--out", str(raw), "--seed", "8", *args]
+    subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, **OFFLINE}, stdout=subprocess.DEVNULL)
+
+
+def loaded_rows(home: Path, since_runs: int) -> int:
+    """Rows the last run loaded, from the run log the CLI writes."""
+    lines = (home / "logs" / "runs.jsonl").read_text(encoding="utf-8").strip().splitlines()
+    return json.loads(lines[-1])["rows_loaded"] if len(lines) > since_runs else 0
+
+
+def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path) -> Measure:
+    runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
+    cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
+    seconds, tree, single, code = measure(cmd, env, logs / f"{scenario}-{runner}.log")
+    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code)
+
+
+def run_floor(scenario: str, raw: Path, work: Path, logs: Path) -> Measure:
+    log = logs / f"{scenario}-floor.log"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--raw-dir", str(raw), "--db", str(work / "floor.duckdb"), "--out", str(work / "floor-published")]
+    seconds, tree, single, code = measure(cmd, {**os.environ, **OFFLINE}, log)
+    printed = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    rows = json.loads(printed[-1])["rows_loaded"] if code == 0 and printed else 0
+    return Measure(scenario, "floor", seconds, tree, single, rows, code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", action="append", choices=["a", "b", "c"], help="run only these (a is always run first: b and c build on it)")
+    parser.add_argument("--years", type=int, default=7)
+    parser.add_argument("--detail-rows", type=int, default=10_000_000)
+    parser.add_argument("--no-server", action="store_true", help="skip the runs against a running prefect server")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to keep data and homes (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    wanted = set(args.scenario or ["a", "b", "c"])
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="citytrade-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    raw = work / "raw"
+    results: list[Measure] = []
+    env_base = {k: v for k, v in {**os.environ, **OFFLINE}.items() if k != "PREFECT_API_URL"}
+    runners = {"ephemeral": env_base}
+    print(f"benchmark work folder: {work}", flush=True)
+    try:
+        server = None if args.no_server else PrefectServer(work / "prefect-server").__enter__()
+        if server:
+            runners["server"] = {**env_base, "PREFECT_API_URL": server.url}
+        try:
+            # (a) cold full run
+            generate(raw, "--years", str(args.years))
+            for runner, env in runners.items():
+                results.append(run_citytrade("a", runner, raw, work / f"home-{runner}", env, logs))
+                print(_line(results[-1]), flush=True)
+            results.append(run_floor("a", raw, work, logs))
+            print(_line(results[-1]), flush=True)
+            if wanted & {"b", "c"}:
+                # (b) one more month
+                generate(raw, "--years", str(args.years + 1), "--months", "2")
+                for runner, env in runners.items():
+                    results.append(run_citytrade("b", runner, raw, work / f"home-{runner}", env, logs))
+                    print(_line(results[-1]), flush=True)
+                results.append(run_floor("b", raw, work, logs))
+                print(_line(results[-1]), flush=True)
+            if "c" in wanted:
+                # (c) detail backfill
+                generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
+                for runner, env in runners.items():
+                    results.append(run_citytrade("c", runner, raw, work / f"home-{runner}", env, logs))
+                    print(_line(results[-1]), flush=True)
+                results.append(run_floor("c", raw, work, logs))
+                print(_line(results[-1]), flush=True)
+        finally:
+            if server:
+                server.__exit__(None, None, None)
+        print()
+        print(table(results, wanted))
+        if args.json:
+            args.json.write_text(json.dumps([{**asdict(m), "rows_per_second": m.rows_per_second} for m in results], indent=2) + "\n")
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(m.exit_code == 0 for m in results) else 1
+
+
+def _line(m: Measure) -> str:
+    return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
+            f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  exit {m.exit_code}")  # fmt: skip
+
+
+def table(results: list[Measure], wanted: set[str]) -> str:
+    lines = ["| scenario | runner | wall s | peak RSS tree MB | largest process MB | rows | rows/s | x floor |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    floors = {m.scenario: m for m in results if m.runner == "floor"}
+    for m in results:
+        if m.scenario not in wanted:
+            continue
+        ratio = m.seconds / floors[m.scenario].seconds if m.scenario in floors and floors[m.scenario].seconds else float("nan")
+        lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
+                     f"{m.rows_per_second:.0f} | {ratio:.2f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
