@@ -102,6 +102,9 @@ def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection
         result = checkpoint.run()
     except Exception as exc:  # a checkpoint that cannot run is a failed gate
         raise CheckCouldNotRun(f"checkpoint {name} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    from citytrade.data_docs import data_docs_site, localise_data_docs
+
+    localise_data_docs(data_docs_site(settings.gx_dir))  # the docs GX just rebuilt, readable offline
     return _read_result(name, spec, result, frames)
 
 

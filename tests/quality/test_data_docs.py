@@ -1,0 +1,53 @@
+"""The GX Data Docs of a run open styled in headless chromium with no network: CSS/JS are local copies."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import Counter
+
+from PIL import Image
+
+from checks_helpers import row_gate, synthetic_release
+from citytrade.data_docs import data_docs_site
+
+BOOTSTRAP_TEXT = (33, 37, 41)  # bootstrap 4's body colour #212529; a browser's default is black
+
+
+def _screenshot(page, png, profile) -> Counter:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required (.ci/run installs it)"
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,900",
+         f"--screenshot={png}", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert png.is_file(), result.stderr[-2000:]
+    with Image.open(png) as image:
+        return Counter(image.convert("RGB").getdata())
+
+
+def _green(colours: Counter) -> int:
+    """Pixels of bootstrap's success green (the passed-validation icons)."""
+    return sum(n for (red, green, blue), n in colours.items() if green > 140 and red < 80 and blue < 120)
+
+
+def test_data_docs_reference_no_network_and_render_styled(raw_dir, home, tmp_path):
+    synthetic_release(raw_dir, "trade.csv", "area,year,month_from,month_to,total\nShenzhen,2023,1,12,3.87\nShenzhen,2024,1,12,4.50\n")
+    settings, gate = row_gate(raw_dir, home)
+    site = data_docs_site(settings.gx_dir)
+    pages = list(site.rglob("*.html"))
+    assert site.joinpath("index.html").is_file() and len(pages) > gate.expectations_run // 10
+    external = {m for page in pages for m in re.findall(r"<(?:script|link|img)\b[^>]*?(?:src|href)=\"(https?://[^\"]+)", page.read_text())}
+    assert external == set()
+
+    styled = _screenshot(site / "index.html", tmp_path / "styled.png", tmp_path / "profile1")
+    bare_site = tmp_path / "bare_site"
+    shutil.copytree(site, bare_site)
+    shutil.rmtree(bare_site / "static" / "vendor")  # the same pages without the shipped CSS/JS
+    bare = _screenshot(bare_site / "index.html", tmp_path / "bare.png", tmp_path / "profile2")
+
+    assert styled[BOOTSTRAP_TEXT] > 1000 and bare[BOOTSTRAP_TEXT] == 0
+    assert _green(styled) > 100 and _green(bare) == 0  # Font Awesome icons in bootstrap colours, drawn by bootstrap-table
