@@ -122,7 +122,7 @@ class _MartReader:
             ["rank", "city", "province", "region", "total (100m yuan)", "exports", "imports", "growth %", "share of national %", "rank change"],
             [[r["rank_total"], f"{r['name_en']} {r['name_zh']}", r["province_name_en"], r["region"], _hundred_million(r["total_cny"]),
               _hundred_million(r["exports_cny"]), _hundred_million(r["imports_cny"]), _num(r["total_yoy_pct"], 1),
-              _num(r["share_of_national_pct"], 1), _num(r["rank_change"], 0, signed=True)] for r in rows],
+              _num(r["share_of_national_pct"], 1), "=" if r["rank_change"] == 0 else _num(r["rank_change"], 0, signed=True)] for r in rows],
             numeric_from=4, first_numeric=True,
         )  # fmt: skip
         figure = _bar_figure(
@@ -130,7 +130,8 @@ class _MartReader:
             f"Total trade by city, {period['period_label']} (100m yuan)",
         )  # fmt: skip
         ranked = rows[0]["cities_ranked"] if rows else 0
-        note = f"{ranked} cities have figures for this period on the {self.basis.replace('_', ' ')} basis."
+        cities = "1 city has" if ranked == 1 else f"{ranked} cities have"
+        note = f"{cities} figures for this period on the {self.basis.replace('_', ' ')} basis."
         return Section(title=title, note=note, figure=figure, table_html=table)
 
     def bump_section(self, top: int = 10) -> Section:
@@ -354,7 +355,7 @@ def _page(report: Report) -> str:
             body.append(f'<p class="note">{html.escape(section.note)}</p>')
         if section.figure is not None:
             section.figure.update_layout(template="plotly_white", margin={"l": 60, "r": 30, "t": 60, "b": 50},
-                                         font={"family": "DejaVu Sans, Noto Sans CJK SC, sans-serif"})  # fmt: skip
+                                         font={"family": "DejaVu Sans, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"})  # fmt: skip
             body.append(pio.to_html(section.figure, full_html=False, include_plotlyjs=False, div_id=f"chart-{index + 1}",
                                     config={"displayModeBar": False, "responsive": True}))  # fmt: skip
         if section.table_html:
@@ -415,7 +416,7 @@ def _trillion(value, signed: bool = False) -> str:
 
 
 _CSS = """
-body { font-family: "DejaVu Sans", "Noto Sans CJK SC", Arial, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1.5rem; color: #222; }
+body { font-family: "DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", Arial, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1.5rem; color: #222; }
 h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.3rem; }
 .note { color: #555; } nav ul { columns: 2; padding-left: 1.2rem; }
 section.not-available h2 { color: #888; }

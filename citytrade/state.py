@@ -198,7 +198,8 @@ def ranking_table(rows: list[dict], by: str = "total"):
     level = first.get("level", "city")
     table = Table(
         title=f"{level.capitalize()} ranking by {by}, {first['period_label']} ({first['basis'].replace('_', ' ')} basis)",
-        caption=f"{first['ranked']} ranked ({level}s with figures for this period); 100m yuan = 亿元; "
+        caption=f"{first['ranked']} {'cities' if level == 'city' else 'provinces'} ranked (those with figures for this period); "
+                "100m yuan = 亿元; "
                 "change = places gained since the same period a year before",
         title_style="bold", caption_justify="left",
     )  # fmt: skip

@@ -68,7 +68,7 @@ def test_table_agrees_with_the_mart(sample_home):
     result = run_cli("rankings", "--home", str(sample_home), "--year", str(year))
     assert result.returncode == 0, result.stderr
     assert f"City ranking by total, {expected[0]['period_label']} (firm location basis)" in result.stdout
-    assert f"{expected[0]['cities_ranked']} ranked" in result.stdout
+    assert f"{expected[0]['cities_ranked']} cities ranked" in result.stdout
     rows = _table_rows(result.stdout)
     assert len(rows) == len(expected)
     for cells, want in zip(rows, expected):
