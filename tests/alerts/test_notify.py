@@ -81,3 +81,8 @@ def test_blocked_run_keeps_the_publish_exits_3_with_one_line_and_sends_one_alert
     assert "a list published as complete has exactly 100 entries" in body["message"]
     leaked = [str(path) for path in home.rglob("*") if path.is_file() and SECRET.encode() in path.read_bytes()]
     assert SECRET not in second.stdout + second.stderr and leaked == []
+
+    listed = run_cli("alerts", "--raw-dir", str(raw_dir), "--home", str(home))
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    first_line = listed.stdout.splitlines()[0]
+    assert first_line.startswith("error") and "top100_list_size" in first_line
