@@ -97,15 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from flows.run_pipeline import run_pipeline
-    from citytrade.pipeline import PublishBlocked
+    from citytrade.run_progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
-    try:
-        report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
-    except PublishBlocked:
-        _print_problems(_last_report(settings))
-        raise
+    # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
+    with stage_progress(enabled=sys.stderr.isatty()) as progress:
+        from flows.run_pipeline import run_pipeline
+        from citytrade.pipeline import PublishBlocked
+
+        if progress is not None:
+            progress.attach()
+        try:
+            report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+        except PublishBlocked:
+            _print_problems(_last_report(settings))
+            raise
     _print_problems(report.__dict__)
     print(f"citytrade: {report.message}")
     return EXIT_OK

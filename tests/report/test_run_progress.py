@@ -1,0 +1,65 @@
+"""`citytrade run` in a terminal shows a bar over its stages, driven by the flow's task log records."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from citytrade.run_progress import STAGES, TASK_LOGGER, stage_progress
+from conftest import REPO, SAMPLE_RAW
+
+
+def test_the_bar_advances_once_per_finished_task_and_names_the_next_stage():
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    logger = logging.getLogger(TASK_LOGGER)
+    logger.setLevel(logging.INFO)
+    with stage_progress(True, console=console) as handler:
+        handler.attach()
+        logger.info("Finished in state Completed()", extra={"task_name": STAGES[0]})
+        task = handler.progress.tasks[0]
+        assert task.completed == 1 and task.description == f"{STAGES[1]} ..."
+        logger.info("some other line", extra={"task_name": STAGES[1]})
+        assert task.completed == 1
+        for stage in STAGES[1:]:
+            logger.info("Finished in state Completed()", extra={"task_name": stage})
+        assert task.completed == task.total == len(STAGES) and task.finished
+    assert handler not in logger.handlers, "the handler outlives the run"
+
+
+def test_a_failed_task_shows_in_red_with_its_state():
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    logger = logging.getLogger(TASK_LOGGER)
+    logger.setLevel(logging.INFO)
+    with stage_progress(True, console=console) as handler:
+        handler.attach()
+        logger.info("Finished in state Failed('Task run encountered an exception')", extra={"task_name": "dbt build (marts)"})
+        assert handler.progress.tasks[0].description.startswith("[red]dbt build (marts): Failed(")
+
+
+def test_no_bar_without_a_terminal():
+    with stage_progress(False) as handler:
+        assert handler is None
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` is needed for a pseudo-terminal")
+def test_run_in_a_terminal_shows_every_stage_and_still_publishes(tmp_path):
+    log = tmp_path / "terminal.log"
+    env = {k: v for k, v in os.environ.items() if k not in {"PREFECT_API_URL", "PREFECT_HOME"}}
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
+    command = f"{sys.executable} -m citytrade.cli run --raw-dir '{SAMPLE_RAW}' --home '{tmp_path / 'home'}'"
+    result = subprocess.run(["script", "-qec", command, str(log)], cwd=REPO, env=env, capture_output=True, timeout=600)
+    assert result.returncode == 0, log.read_text(errors="replace")[-3000:]
+    screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", log.read_text(encoding="utf-8", errors="replace")).replace("\r", "\n")
+    for number, stage in enumerate(STAGES[1:-1], start=1):  # the long stages; notifying is over before a redraw
+        assert re.search(rf"citytrade run: {re.escape(stage)} \.\.\..* {number}/{len(STAGES)}", screen), f"no bar at {stage}"
+    assert f"{len(STAGES)}/{len(STAGES)}" in screen
+    assert "citytrade: published" in screen
+    assert (tmp_path / "home" / "published" / "report.html").is_file()
