@@ -167,6 +167,7 @@ def cmd_publish(settings: Settings, args) -> int:
         if not mart_gate.passed:
             raise pipeline.PublishBlocked(f"nothing published: {mart_gate.summary()}")
         result = pipeline.publish_stage(settings, run_id)
+        pipeline.publish_readers_pages(settings, run_id)  # dbt docs and report.html of this publish
     print(f"citytrade: published {len(result.marts)} marts to {result.database}")
     return EXIT_OK
 
