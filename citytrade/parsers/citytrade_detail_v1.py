@@ -66,30 +66,35 @@ class DetailRows:
         try:
             broken = con.execute("select line, error_type from detail_csv_rejects order by line").fetchall()
             self._resolve_areas(con)
-            # The line of a staged row: its position, plus the header, plus the broken lines before it.
-            con.execute("create or replace temp table detail_shifts (first_rowid bigint)")
+            # The line of a staged row: its position, plus the header, plus the broken lines before it. Inside a
+            # transaction rowids do not start at 0, so positions count from the first one.
+            first = con.execute("select coalesce(min(rowid), 0) from detail_stage").fetchone()[0]
+            position = f"(stage.rowid - {int(first)})"
+            con.execute("create or replace temp table detail_shifts (first_position bigint)")
             if broken:
                 con.executemany("insert into detail_shifts values (?)", [[line - 2 - i] for i, (line, _) in enumerate(broken)])
-                line_of = "stage.rowid + 2 + (select count(*) from detail_shifts where first_rowid <= stage.rowid)"
+                line_of = f"{position} + 2 + (select count(*) from detail_shifts where first_position <= {position})"
             else:
-                line_of = "stage.rowid + 2"
+                line_of = f"{position} + 2"
             staged = f"""
                 select {line_of} as row_number, stage.*, areas.area_code
                 from detail_stage as stage
                 left join detail_areas as areas on stage.area = areas.area
             """
-            bad = " or ".join(f"({condition})" for _, condition in ROW_CHECKS)
-            reason = "coalesce(" + ", ".join(f"case when {condition} then {text} end" for text, condition in ROW_CHECKS) + ")"
-            rejects = con.execute(f"select row_number, {reason} from ({staged}) where {bad}").fetchall()
-            con.execute(
+            # coalesce(..., false): a check on an empty cell is null, and a null must neither drop nor pass a row.
+            bad = " or ".join(f"coalesce(({condition}), false)" for _, condition in ROW_CHECKS)
+            reason = "coalesce(" + ", ".join(f"case when coalesce(({condition}), false) then {text} end" for text, condition in ROW_CHECKS) + ")"
+            inserted = con.execute(
                 f"""insert into raw.trade_detail
                     select ?, row_number, area_code, cast(year as integer), cast(month_from as integer),
                         cast(month_to as integer), ?, trim(partner_region), trim(hs_section), ?,
                         try_cast(exports as double), try_cast(imports as double)
                     from ({staged}) where not ({bad})""",
                 [release_id, self.basis, self.unit],
-            )
+            ).fetchone()[0]
             staged_count = con.execute("select count(*) from detail_stage").fetchone()[0]
+            # Reasons are worked out only when some row failed: the clean file pays for one pass.
+            rejects = con.execute(f"select row_number, {reason} from ({staged}) where {bad}").fetchall() if inserted < staged_count else []
         finally:
             for table in ("detail_stage", "detail_areas", "detail_shifts", "detail_csv_rejects", "detail_csv_scans"):
                 con.execute(f"drop table if exists {table}")
