@@ -1,11 +1,16 @@
 {#-
     Unit and magnitude measures (SPEC 5, check 4), one row per competing figure with a total. GX decides;
-    this model only measures.
-    A figure is compared with the median of the same area's current figures for the same month window and
-    basis in the neighbouring years (up to two either side). When it is off by at least
-    var('magnitude_min_factor') and the ratio lies within var('magnitude_match_factor') of a power of ten
-    (10 to 10000) or of the CNY/USD rate, unit_mistake_factor holds that factor and unit_mistake_message
-    names the likely mistake ("looks like 亿美元 labelled as 亿元"); otherwise both are null.
+    this model only measures. Each total is compared with what two independent references expect of it:
+      - its neighbouring years: the same area's current figures of up to two years either side (same month
+        window and basis), each moved by the median growth of the area's peers between the two years, so a
+        year everyone fell or jumped is no surprise;
+      - its other basis: the same area and period on another basis (firm location vs destination/source),
+        times the median ratio between the two bases in the neighbouring years.
+    When the total is off by at least var('magnitude_min_factor') from every reference it has, and the ratio
+    to their geometric mean lies within var('magnitude_match_factor') of 10, 100, 1000, 10000 or the CNY/USD
+    rate, unit_mistake_factor holds that factor and unit_mistake_message names the likely mistake ("looks
+    like 亿美元 labelled as 亿元"); otherwise both are null. Requiring every reference to agree keeps a
+    figure whose partner is wrong from being blamed for it.
 -#}
 with
 
@@ -30,25 +35,131 @@ rates as (
 
 ),
 
+current_figures as (
+
+    select
+        *,
+        case when level = 'municipality' then 'province' else level end as tier
+
+    from placed
+    where is_current
+
+),
+
+{# how the area's peers moved between two years: the median of their growth factors #}
+peer_growth as (
+
+    select
+        this_year.tier,
+        this_year.basis,
+        this_year.month_from,
+        this_year.month_to,
+        this_year.year,
+        other_year.year as neighbour_year,
+        count(*) as peers_count,
+        percentile_cont(0.5) within group (order by this_year.total_cny / other_year.total_cny) as growth_factor
+
+    from current_figures as this_year
+    inner join current_figures as other_year
+        on this_year.area_code = other_year.area_code
+        and this_year.basis = other_year.basis
+        and this_year.month_from = other_year.month_from
+        and this_year.month_to = other_year.month_to
+        and other_year.year <> this_year.year
+        and other_year.year between this_year.year - 2 and this_year.year + 2
+    group by this_year.tier, this_year.basis, this_year.month_from, this_year.month_to, this_year.year, other_year.year
+
+),
+
 neighbours as (
 
     select
         figure.observation_id,
         count(*) as neighbours_count,
-        percentile_cont(0.5) within group (order by neighbour.total_cny) as neighbours_median_cny,
+        percentile_cont(0.5) within group (
+            order by neighbour.total_cny * case when peer_growth.peers_count >= 5 then peer_growth.growth_factor else 1.0 end
+        ) as neighbours_median_cny,
         min(neighbour.year) as first_neighbour_year,
         max(neighbour.year) as last_neighbour_year
 
     from placed as figure
-    inner join placed as neighbour
+    inner join current_figures as neighbour
         on figure.area_code = neighbour.area_code
         and figure.month_from = neighbour.month_from
         and figure.month_to = neighbour.month_to
         and figure.basis = neighbour.basis
         and neighbour.year <> figure.year
         and neighbour.year between figure.year - 2 and figure.year + 2
-    where neighbour.is_current
+    left join peer_growth
+        on neighbour.tier = peer_growth.tier
+        and neighbour.basis = peer_growth.basis
+        and neighbour.month_from = peer_growth.month_from
+        and neighbour.month_to = peer_growth.month_to
+        and figure.year = peer_growth.year
+        and neighbour.year = peer_growth.neighbour_year
     group by figure.observation_id
+
+),
+
+basis_ratios as (
+
+    select
+        own.area_code,
+        own.basis,
+        other.basis as other_basis,
+        own.month_from,
+        own.month_to,
+        own.year,
+        own.total_cny / other.total_cny as basis_ratio
+
+    from current_figures as own
+    inner join current_figures as other
+        on own.area_code = other.area_code
+        and own.year = other.year
+        and own.month_from = other.month_from
+        and own.month_to = other.month_to
+        and own.basis <> other.basis
+    where own.basis <> 'national' and other.basis <> 'national'
+
+),
+
+other_basis_by_basis as (
+
+    select
+        figure.observation_id,
+        other.basis as other_basis,
+        max(other.total_cny) * percentile_cont(0.5) within group (order by basis_ratios.basis_ratio) as other_basis_expected_cny
+
+    from placed as figure
+    inner join current_figures as other
+        on figure.area_code = other.area_code
+        and figure.year = other.year
+        and figure.month_from = other.month_from
+        and figure.month_to = other.month_to
+        and figure.basis <> other.basis
+        and other.basis <> 'national'
+    inner join basis_ratios
+        on figure.area_code = basis_ratios.area_code
+        and figure.basis = basis_ratios.basis
+        and other.basis = basis_ratios.other_basis
+        and figure.month_from = basis_ratios.month_from
+        and figure.month_to = basis_ratios.month_to
+        and basis_ratios.year <> figure.year
+        and basis_ratios.year between figure.year - 2 and figure.year + 2
+    where figure.basis <> 'national'
+    group by figure.observation_id, other.basis
+
+),
+
+other_basis as (
+
+    select * from (
+        select
+            *,
+            row_number() over (partition by observation_id order by other_basis) as basis_rank
+        from other_basis_by_basis
+    ) as ranked
+    where basis_rank = 1
 
 ),
 
@@ -60,12 +171,20 @@ ratios as (
         neighbours.neighbours_median_cny,
         neighbours.first_neighbour_year,
         neighbours.last_neighbour_year,
+        other_basis.other_basis,
+        other_basis.other_basis_expected_cny,
         coalesce(rates.cny_per_usd, placed.cny_per_unit_currency) as cny_per_usd,
-        placed.total_cny / neighbours.neighbours_median_cny as ratio_to_neighbours
+        placed.total_cny / neighbours.neighbours_median_cny as ratio_to_neighbours,
+        placed.total_cny / other_basis.other_basis_expected_cny as ratio_to_other_basis,
+        placed.total_cny / case when other_basis.other_basis_expected_cny > 0
+            then sqrt(neighbours.neighbours_median_cny * other_basis.other_basis_expected_cny)
+            else neighbours.neighbours_median_cny end as ratio_to_expected
 
     from placed
     inner join neighbours
         on placed.observation_id = neighbours.observation_id
+    left join other_basis
+        on placed.observation_id = other_basis.observation_id
     left join rates
         on placed.year = rates.year
 
@@ -87,13 +206,16 @@ matches as (
     select
         ratios.observation_id,
         candidates.kind,
-        sign(ln(ratios.ratio_to_neighbours)) as direction,
+        sign(ln(ratios.ratio_to_expected)) as direction,
         coalesce(candidates.factor, ratios.cny_per_usd) as factor,
-        abs(abs(ln(ratios.ratio_to_neighbours)) - ln(coalesce(candidates.factor, ratios.cny_per_usd))) as distance
+        abs(abs(ln(ratios.ratio_to_expected)) - ln(coalesce(candidates.factor, ratios.cny_per_usd))) as distance
 
     from ratios
     cross join candidates
     where abs(ln(ratios.ratio_to_neighbours)) >= ln({{ var('magnitude_min_factor', 3) }})
+        and (ratios.ratio_to_other_basis is null
+            or (abs(ln(ratios.ratio_to_other_basis)) >= ln({{ var('magnitude_min_factor', 3) }})
+                and sign(ln(ratios.ratio_to_other_basis)) = sign(ln(ratios.ratio_to_neighbours))))
         and ratios.cny_per_usd is not null
 
 ),
@@ -101,39 +223,59 @@ matches as (
 best_match as (
 
     select
-        *,
-        row_number() over (partition by observation_id order by distance) as match_rank
+        matches.*,
+        row_number() over (partition by matches.observation_id order by matches.distance) as match_rank,
+        own_unit.label_zh as unit_label,
+        {# a figure too small by 10 was written in a unit 10 times bigger; too big, in one 10 times smaller #}
+        case
+            when matches.kind = 'scale' then
+                (select label_zh from units as other
+                 where other.currency = ratios.source_currency
+                     and abs(other.factor - own_unit.factor * case when matches.direction < 0 then matches.factor
+                         else 1.0 / matches.factor end) < 1e-9 * own_unit.factor)
+            when ratios.source_currency = 'USD' and matches.direction > 0 then replace(own_unit.label_zh, '美元', '元')
+            when ratios.source_currency = 'CNY' and matches.direction < 0 then replace(own_unit.label_zh, '元', '美元')
+        end as likely_unit_label
 
     from matches
+    inner join ratios
+        on matches.observation_id = ratios.observation_id
+    inner join units as own_unit
+        on ratios.source_unit = own_unit.unit
+
+),
+
+described as (
+
+    select
+        *,
+        case
+            when likely_unit_label is not null then 'looks like ' || likely_unit_label || ' labelled as ' || unit_label
+            when kind = 'rate' then 'looks like a figure converted at the CNY/USD rate twice or not at all'
+            else 'looks like a unit off by a factor of ' || cast(cast(factor as bigint) as varchar)
+        end as mistake
+
+    from best_match
+    where distance <= ln({{ var('magnitude_match_factor', 1.5) }})
 
 ),
 
 named as (
 
     select
-        ratios.*,
-        best_match.kind,
-        best_match.direction,
-        best_match.factor as unit_mistake_factor,
-        own_unit.label_zh as unit_label,
-        {# a figure too small by 10 was written in a unit 10 times bigger; too big, in one 10 times smaller #}
-        case
-            when best_match.kind = 'scale' then
-                (select label_zh from units as other
-                 where other.currency = ratios.source_currency
-                     and abs(other.factor - own_unit.factor * case when best_match.direction < 0 then best_match.factor
-                         else 1.0 / best_match.factor end) < 1e-9 * own_unit.factor)
-            when ratios.source_currency = 'USD' and best_match.direction > 0 then replace(own_unit.label_zh, '美元', '元')
-            when ratios.source_currency = 'CNY' and best_match.direction < 0 then replace(own_unit.label_zh, '元', '美元')
-        end as likely_unit_label
+        best.observation_id,
+        best.direction,
+        best.factor as unit_mistake_factor,
+        best.unit_label,
+        {# when the runner-up explains the ratio almost as well (a factor 10 vs a rate near 7), say both #}
+        best.mistake || coalesce(' (or ' || runner_up.mistake || ')', '') as mistake
 
-    from ratios
-    inner join best_match
-        on ratios.observation_id = best_match.observation_id
-        and best_match.match_rank = 1
-        and best_match.distance <= ln({{ var('magnitude_match_factor', 1.5) }})
-    inner join units as own_unit
-        on ratios.source_unit = own_unit.unit
+    from described as best
+    left join described as runner_up
+        on best.observation_id = runner_up.observation_id
+        and runner_up.match_rank = 2
+        and runner_up.distance - best.distance < {{ var('magnitude_ambiguity', 0.2) }}
+    where best.match_rank = 1
 
 ),
 
@@ -154,22 +296,24 @@ final as (
         ratios.neighbours_count,
         ratios.neighbours_median_cny,
         ratios.ratio_to_neighbours,
+        ratios.other_basis,
+        ratios.other_basis_expected_cny,
+        ratios.ratio_to_other_basis,
+        ratios.ratio_to_expected,
         named.unit_mistake_factor,
         case when named.observation_id is not null then
             ratios.area_name || ' ' || ratios.period_label || ' (' || ratios.basis || ', ' || ratios.source_file || '): '
             || ratios.total_text || ' ' || named.unit_label || ' is '
-            || case when named.direction > 0 then cast(round(cast(ratios.ratio_to_neighbours as numeric), 1) as varchar) || ' times'
-                else '1/' || cast(round(cast(1 / ratios.ratio_to_neighbours as numeric), 1) as varchar) || ' of' end
-            || ' the same area''s figures of ' || cast(ratios.first_neighbour_year as varchar) || '-'
-            || cast(ratios.last_neighbour_year as varchar) || ': '
-            || case
-                when named.likely_unit_label is not null then 'looks like ' || named.likely_unit_label || ' labelled as ' || named.unit_label
-                when named.kind = 'rate' then 'looks like a figure converted at the CNY/USD rate twice or not at all'
-                else 'looks like a unit off by a factor of ' || cast(cast(named.unit_mistake_factor as bigint) as varchar)
-            end
+            || case when named.direction > 0 then cast(round(cast(ratios.ratio_to_expected as numeric), 1) as varchar) || ' times'
+                else '1/' || cast(round(cast(1 / ratios.ratio_to_expected as numeric), 1) as varchar) || ' of' end
+            || ' what the same area''s figures of ' || cast(ratios.first_neighbour_year as varchar) || '-'
+            || cast(ratios.last_neighbour_year as varchar)
+            || case when ratios.other_basis is not null then ' and its ' || ratios.other_basis || ' figure' else '' end
+            || ' suggest: '
+            || named.mistake
         end as unit_mistake_message,
         ratios.total_text || ' ' || ratios.source_unit as unit_mistake_observed,
-        'about ' || cast(round(cast(ratios.neighbours_median_cny / 1e8 as numeric), 0) as varchar) || ' 100m yuan' as unit_mistake_expected
+        'about ' || cast(round(cast(ratios.total_cny / ratios.ratio_to_expected / 1e8 as numeric), 0) as varchar) || ' 100m yuan' as unit_mistake_expected
 
     from ratios
     left join named
