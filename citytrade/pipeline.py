@@ -74,6 +74,7 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
         handle.flush()
         yield
     finally:
+        transform.release_warehouse()  # dbt (build, docs) keeps the file open: let go before the next run may start
         handle.close()
 
 

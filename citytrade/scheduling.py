@@ -121,6 +121,7 @@ def stage_backfill(settings: Settings, archive_dir: Path, years: list[int]) -> t
 # ---- test hook: hold a run at a named stage so a test can kill it there deterministically
 
 PAUSE_ENV = "CITYTRADE_TEST_PAUSE_AT"
+_PAUSED: set[str] = set()
 
 
 def pause_point(stage: str, home: Path | None = None) -> None:
@@ -128,8 +129,9 @@ def pause_point(stage: str, home: Path | None = None) -> None:
 
     Only tests set the variable (tests/scheduling); unset, this returns at once. Waits 10 minutes at most.
     """
-    if os.environ.get(PAUSE_ENV) != stage:
+    if os.environ.get(PAUSE_ENV) != stage or stage in _PAUSED:
         return
+    _PAUSED.add(stage)  # once per process: the dbt hook fires for every mart
     folder = home or Path(os.environ.get("CITYTRADE_HOME", ".citytrade"))
     marker = Path(folder) / f"paused-at-{stage}"
     marker.write_text(f"pid {os.getpid()} at {dt.datetime.now().isoformat(timespec='seconds')}\n", encoding="utf-8")

@@ -31,7 +31,10 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
     ]  # fmt: skip
     if full_refresh:
         args.append("--full-refresh")
-    result = dbtRunner(callbacks=_test_pause_callbacks(settings)).invoke(args)
+    try:
+        result = dbtRunner(callbacks=_test_pause_callbacks(settings)).invoke(args)
+    finally:
+        release_warehouse()
     statuses: dict[str, str] = {}
     failures = []
     if result.result is not None:
@@ -48,6 +51,19 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt build failed: {detail}")
     return statuses
+
+
+def release_warehouse() -> None:
+    """dbt-duckdb keeps the warehouse open until the process exits; close it, so that once a run drops the run
+    lock the next run (queued with --wait) can open the warehouse at once."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def _test_pause_callbacks(settings: Settings) -> list:

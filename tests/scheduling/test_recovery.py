@@ -1,0 +1,147 @@
+"""Crash safety and concurrency: a run SIGKILLed mid-build or mid-publish leaves the publish intact; two runs on one home never overlap.
+
+Runs are held at a named stage by the test hook CITYTRADE_TEST_PAUSE_AT (citytrade.scheduling.pause_point), so each
+kill lands exactly where it is meant to. All runs talk to one real Prefect server for the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import duckdb
+
+from harness import citytrade_command, copy_home, finish, prefect_server, published_once  # noqa: F401 (fixtures)
+
+# Columns that say when or in which run something happened; everything else must be equal between two publishes.
+RUN_COLUMNS = {"loaded_at", "detected_at", "run_id", "first_seen_run_id", "last_seen_run_id", "published_at"}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def publish_fingerprint(home: Path) -> dict[str, str]:
+    """sha256 of the published DuckDB file and of every Parquet file the `parquet` link points at."""
+    published = home / "published"
+    prints = {"citytrade.duckdb": sha(published / "citytrade.duckdb"), "parquet ->": os.readlink(published / "parquet")}
+    prints.update({p.name: sha(p) for p in sorted((published / "parquet").glob("*.parquet"))})
+    return prints
+
+
+def published_content(home: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True)
+    try:
+        content = {}
+        for (table,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall():
+            columns = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table]).fetchall() if c not in RUN_COLUMNS]  # fmt: skip
+            content[table] = sorted(con.execute(f"select {', '.join(columns)} from marts.{table}").fetchall(), key=repr)
+        return content
+    finally:
+        con.close()
+
+
+def wait_for_marker(marker: Path, process, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended (exit {process.returncode}) before reaching {marker.name}:\n{process.stderr.read()}")
+        assert time.monotonic() < deadline, f"the run never reached {marker.name}"
+        time.sleep(0.2)
+
+
+def kill_group(process) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    process.stderr.close()
+
+
+def test_a_run_killed_during_the_dbt_build_and_during_the_publish_leaves_the_publish_unchanged(prefect_server, published_once, tmp_path):
+    home = copy_home(published_once, tmp_path / "home")
+    before = publish_fingerprint(home)
+    content = published_content(home)
+    runs_logged = len((home / "logs" / "runs.jsonl").read_text().splitlines())
+
+    for stage in ("dbt-build", "publish"):
+        marker = home / f"paused-at-{stage}"
+        run = citytrade_command("run", server=prefect_server, home=home, pause_at=stage)
+        wait_for_marker(marker, run)
+        kill_group(run)
+        marker.unlink()
+        assert publish_fingerprint(home) == before, f"killed during {stage}"
+        assert published_content(home) == content, f"killed during {stage}"
+    assert len((home / "logs" / "runs.jsonl").read_text().splitlines()) == runs_logged  # neither killed run finished
+    assert list((home / "published").glob(".citytrade-*.duckdb.tmp")), "the kill during the publish left its staging file"
+
+    code, out, err = finish(citytrade_command("run", server=prefect_server, home=home))
+    assert code == 0, err
+    assert "published" in out
+    after = publish_fingerprint(home)
+    assert after["citytrade.duckdb"] != before["citytrade.duckdb"] and after["parquet ->"] != before["parquet ->"]
+    assert published_content(home) == content  # same releases in, same marts out
+    assert list((home / "published").glob(".*.tmp")) == []  # the stale staging file was cleaned
+
+
+def blocked_on_lock(pid: int) -> bool:
+    """True when `pid` waits for a flock (a `->` line of /proc/locks)."""
+    return any(line.split()[1] == "->" and line.split()[5].startswith(f"{pid}") for line in Path("/proc/locks").read_text().splitlines()
+               if len(line.split()) > 5)  # fmt: skip
+
+
+def test_two_runs_on_one_home_one_refuses_one_waits_and_the_result_equals_a_single_run(prefect_server, published_once, tmp_path):
+    home = tmp_path / "home"
+    marker = home / "paused-at-dbt-build"
+    first = citytrade_command("run", server=prefect_server, home=home, pause_at="dbt-build")
+    wait_for_marker(marker, first)
+
+    code, _, err = finish(citytrade_command("run", server=prefect_server, home=home))
+    assert code == 75, err
+    assert f"another citytrade run is using {home}" in err
+
+    waiting = citytrade_command("run", "--wait", server=prefect_server, home=home)
+    deadline = time.monotonic() + 300
+    while not blocked_on_lock(waiting.pid):
+        assert waiting.poll() is None, waiting.stderr.read()
+        assert time.monotonic() < deadline, "the --wait run never queued on the lock"
+        time.sleep(0.2)
+    assert first.poll() is None and waiting.poll() is None
+
+    marker.unlink()
+    for run in (first, waiting):
+        code, out, err = finish(run)
+        assert code == 0, err
+        assert "published" in out
+    assert published_content(home) == published_content(published_once)
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    once = duckdb.connect(str(published_once / "warehouse.duckdb"), read_only=True)
+    try:
+        query = "select count(*), count(distinct release_id) from raw.releases"
+        assert con.execute(query).fetchone() == once.execute(query).fetchone()  # nothing loaded twice
+        query = "select count(*) from raw.trade_observations"
+        assert con.execute(query).fetchone() == once.execute(query).fetchone()
+    finally:
+        con.close()
+        once.close()
+
+
+def test_status_without_a_server_reads_the_run_log_and_names_the_published_releases(published_once):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-m", "citytrade.cli", "status", "--home", str(published_once)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    runs_section = result.stdout.split("published:")[0]
+    assert f"last runs (run log {published_once / 'logs' / 'runs.jsonl'}):" in runs_section
+    assert "published  loaded 6 release(s)" in runs_section
+    assert "press/city_province_trade_press_2020_2025.csv  published 2026-01-28" in result.stdout
+    assert "quarantined:\n  nothing" in result.stdout
