@@ -94,6 +94,21 @@ def prefect_server(tmp_path_factory) -> PrefectServer:
         log.close()
     with socket.socket() as sock:  # nothing left listening
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+    assert processes_using(url) == [], "processes left behind by the server, a worker or a flow run"
+
+
+def processes_using(api_url: str) -> list[int]:
+    """Pids of live processes whose environment points at this API (server, workers, flow runs, citytrade runs)."""
+    needle = f"PREFECT_API_URL={api_url}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass  # ended meanwhile, or not ours to read
+    return found
 
 
 def citytrade_command(*args: str, server: PrefectServer, home: Path, raw: Path = SAMPLE_RAW, pause_at: str | None = None) -> subprocess.Popen:
