@@ -44,6 +44,7 @@ class Measure:
     process_peak_rss_mb: float
     rows: int
     exit_code: int
+    load_average: float = 0.0  # 1-minute load average when the run ended: other work on the machine skews wall times
 
     @property
     def rows_per_second(self) -> float:
@@ -175,7 +176,7 @@ def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, 
     runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
     cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
     seconds, tree, single, code = measure(cmd, env, logs / f"{scenario}-{runner}.log")
-    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code)
+    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, os.getloadavg()[0])
 
 
 def run_floor(scenario: str, raw: Path, work: Path, logs: Path) -> Measure:
@@ -184,7 +185,19 @@ def run_floor(scenario: str, raw: Path, work: Path, logs: Path) -> Measure:
     seconds, tree, single, code = measure(cmd, {**os.environ, **OFFLINE}, log)
     printed = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
     rows = json.loads(printed[-1])["rows_loaded"] if code == 0 and printed else 0
-    return Measure(scenario, "floor", seconds, tree, single, rows, code)
+    return Measure(scenario, "floor", seconds, tree, single, rows, code, os.getloadavg()[0])
+
+
+def machine() -> str:
+    """nproc, memory, CPU model and the versions that matter, for RESULTS.md."""
+    import platform
+    from importlib.metadata import version
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8") if line.startswith("model name")), "?")
+    memory_kb = next((int(line.split()[1]) for line in open("/proc/meminfo", encoding="utf-8") if line.startswith("MemTotal")), 0)
+    packages = ", ".join(f"{name} {version(name)}" for name in ("duckdb", "dbt-core", "dbt-duckdb", "prefect", "great-expectations"))
+    return (f"{os.cpu_count()} CPUs ({cpu}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.platform()}, "
+            f"Python {platform.python_version()}, {packages}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     env_base = {k: v for k, v in {**os.environ, **OFFLINE}.items() if k != "PREFECT_API_URL"}
     runners = {"ephemeral": env_base}
     print(f"benchmark work folder: {work}", flush=True)
+    print(f"machine: {machine()}", flush=True)
     try:
         server = None if args.no_server else PrefectServer(work / "prefect-server").__enter__()
         if server:
@@ -250,18 +264,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _line(m: Measure) -> str:
     return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
-            f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  exit {m.exit_code}")  # fmt: skip
+            f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  exit {m.exit_code}")  # fmt: skip
 
 
 def table(results: list[Measure], wanted: set[str]) -> str:
-    lines = ["| scenario | runner | wall s | peak RSS tree MB | largest process MB | rows | rows/s | x floor |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | runner | wall s | peak RSS tree MB | largest process MB | rows | rows/s | x floor | load |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     floors = {m.scenario: m for m in results if m.runner == "floor"}
     for m in results:
         if m.scenario not in wanted:
             continue
         ratio = m.seconds / floors[m.scenario].seconds if m.scenario in floors and floors[m.scenario].seconds else float("nan")
         lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
-                     f"{m.rows_per_second:.0f} | {ratio:.2f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
+                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {m.load_average:.1f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
     return "\n".join(lines)
 
 
