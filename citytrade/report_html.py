@@ -241,7 +241,16 @@ class _MartReader:
             gap = first["total_cny"] - second["total_cny"] if first and second else None
             table_rows.append([year, _trillion(first and first["total_cny"]), _trillion(second and second["total_cny"]), _trillion(gap, signed=True)])
         table = _table(["year", f"{names[0]} (trillion yuan)", f"{names[1]} (trillion yuan)", "gap"], table_rows, numeric_from=1)
-        return Section(title=title, note=f"The two leading cities of {full_year['year']}, full-year totals.", figure=figure, table_html=table)
+        note = f"The two leading cities of {full_year['year']}, full-year totals."
+        if "trade_concentration" in self.marts:  # how much of the nation's trade the two hold, where published
+            shares = self.rows(
+                """select top2_share_pct, top10_share_pct from marts.trade_concentration
+                   where basis = ? and year = ? and month_from = 1 and month_to = 12""",
+                [self.basis, full_year["year"]],
+            )
+            if shares and shares[0]["top2_share_pct"] is not None:
+                note += f" Together they held {shares[0]['top2_share_pct']:.1f}% of national trade in {full_year['year']}."
+        return Section(title=title, note=note, figure=figure, table_html=table)
 
     def growth_section(self) -> Section:
         title = "Growth leaders and decliners"

@@ -203,3 +203,27 @@ def test_open_alerts_are_listed_errors_first(sample_home):
     assert "1 error(s)" in section
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", section).group(1)
     assert "parts_sum_to_total" in first_row and "error" in first_row
+
+
+def test_rivalry_note_gives_the_top_two_share_of_national_trade(sample_home, leaders):
+    database = sample_home / "published" / "citytrade.duckdb"
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        share = con.execute(
+            """select sum(share_of_national_pct) from marts.city_trade_ranking
+               where basis = 'firm_location' and year = ? and month_from = 1 and month_to = 12 and rank_total <= 2""",
+            [leaders["year"]],
+        ).fetchone()[0]
+        has_concentration = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'trade_concentration'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    page = render_report(database)
+    found = re.search(r"Together they held ([\d.]+)% of national trade in (\d{4})", page)
+    if not has_concentration:
+        assert found is None
+        return
+    assert found, "the rivalry section does not say the top two's share"
+    assert int(found.group(2)) == leaders["year"]
+    assert abs(float(found.group(1)) - share) < 0.1  # trade_concentration agrees with the ranking's shares
