@@ -44,6 +44,7 @@ class Measure:
     process_peak_rss_mb: float
     rows: int
     exit_code: int
+    cpu_seconds: float = 0.0  # user + system CPU of the whole tree: steadier than wall time on a busy machine
     load_average: float = 0.0  # 1-minute load average when the run ended: other work on the machine skews wall times
 
     @property
@@ -56,7 +57,8 @@ class Measure:
 # Runs the command and reports getrusage(RUSAGE_CHILDREN): the peak RSS of the largest process of its tree.
 WRAPPER = (
     "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True); sys.exit(code)"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print('MAXRSS_KB', usage.ru_maxrss, 'CPU_S', usage.ru_utime + usage.ru_stime, flush=True); sys.exit(code)"
 )
 
 
@@ -85,8 +87,8 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int]:
-    """Run cmd to completion: (wall seconds, tree peak RSS MB, largest single process peak RSS MB, exit code)."""
+def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int, float]:
+    """Run cmd to completion: (wall seconds, tree peak RSS MB, largest process peak RSS MB, exit code, CPU seconds)."""
     peak = 0
     with open(log, "w", encoding="utf-8") as out:
         started = time.perf_counter()
@@ -105,8 +107,9 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, 
         seconds = time.perf_counter() - started
         done.set()
         sampler.join()
-    largest = next((int(line.split()[1]) for line in reversed(log.read_text(encoding="utf-8").splitlines()) if line.startswith("MAXRSS_KB ")), 0)
-    return seconds, peak / 1024, largest / 1024, code
+    usage = next((line.split() for line in reversed(log.read_text(encoding="utf-8").splitlines()) if line.startswith("MAXRSS_KB ")), None)
+    largest, cpu = (int(usage[1]), float(usage[3])) if usage else (0, 0.0)
+    return seconds, peak / 1024, largest / 1024, code, cpu
 
 
 # ---- a Prefect server for the "running server" runs
@@ -175,17 +178,17 @@ def loaded_rows(home: Path, since_runs: int) -> int:
 def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path) -> Measure:
     runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
     cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
-    seconds, tree, single, code = measure(cmd, env, logs / f"{scenario}-{runner}.log")
-    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, os.getloadavg()[0])
+    seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log")
+    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0])
 
 
 def run_floor(scenario: str, raw: Path, work: Path, logs: Path) -> Measure:
     log = logs / f"{scenario}-floor.log"
     cmd = [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--raw-dir", str(raw), "--db", str(work / "floor.duckdb"), "--out", str(work / "floor-published")]
-    seconds, tree, single, code = measure(cmd, {**os.environ, **OFFLINE}, log)
+    seconds, tree, single, code, cpu = measure(cmd, {**os.environ, **OFFLINE}, log)
     printed = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
     rows = json.loads(printed[-1])["rows_loaded"] if code == 0 and printed else 0
-    return Measure(scenario, "floor", seconds, tree, single, rows, code, os.getloadavg()[0])
+    return Measure(scenario, "floor", seconds, tree, single, rows, code, cpu, os.getloadavg()[0])
 
 
 def machine() -> str:
@@ -263,19 +266,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _line(m: Measure) -> str:
-    return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
+    return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
             f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  exit {m.exit_code}")  # fmt: skip
 
 
 def table(results: list[Measure], wanted: set[str]) -> str:
-    lines = ["| scenario | runner | wall s | peak RSS tree MB | largest process MB | rows | rows/s | x floor | load |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | runner | wall s | CPU s | peak RSS tree MB | largest process MB | rows | rows/s | x floor (wall) | x floor (CPU) | load |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     floors = {m.scenario: m for m in results if m.runner == "floor"}
     for m in results:
         if m.scenario not in wanted:
             continue
-        ratio = m.seconds / floors[m.scenario].seconds if m.scenario in floors and floors[m.scenario].seconds else float("nan")
-        lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
-                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {m.load_average:.1f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
+        floor = floors.get(m.scenario)
+        ratio = m.seconds / floor.seconds if floor and floor.seconds else float("nan")
+        cpu_ratio = m.cpu_seconds / floor.cpu_seconds if floor and floor.cpu_seconds else float("nan")
+        lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.cpu_seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
+                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {cpu_ratio:.2f} | {m.load_average:.1f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
     return "\n".join(lines)
 
 
