@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
 import subprocess
 import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -92,8 +97,6 @@ def triggered(prefect_server, client, deployed, tmp_path_factory):
     """Every deployment triggered once, each on its own home, then one worker runs them all."""
     base = tmp_path_factory.mktemp("deployed-runs")
     raw_copy = base / "landing"
-    import shutil
-
     shutil.copytree(SAMPLE_RAW, raw_copy)
     homes = {name: base / name for name in DEPLOYMENTS}
     runs = {
@@ -140,7 +143,7 @@ def test_artifacts_of_a_run_are_readable_through_the_api(client, triggered):
     assert nodes["city_trade_ranking"] == "success"
 
 
-def test_the_watch_does_nothing_when_no_release_changed_and_runs_when_one_did(prefect_server, client, triggered):
+def test_the_watch_does_nothing_when_no_release_changed_and_pulls_and_runs_when_a_remote_one_did(prefect_server, client, triggered, tmp_path):
     home = triggered["homes"]["landing-zone-watch"]
     published = home / "published" / "citytrade.duckdb"
     before = sha(published)
@@ -151,13 +154,39 @@ def test_the_watch_does_nothing_when_no_release_changed_and_runs_when_one_did(pr
     assert sha(published) == before
     assert "nothing to do" in latest_artifact(client, quiet, "landing-zone-watch")
 
-    sidecar = triggered["raw_copy"] / "press" / "top100_2022_partial.meta.yaml"
-    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "retrieved_on: 2026-11-01\n", encoding="utf-8")
-    busy = trigger(prefect_server, "landing-zone-watch", raw_dir=triggered["raw_copy"], home=home)
-    run_worker(prefect_server)
+    # a revised sidecar appears on a remote site (a real HTTP server on loopback) listed in a sources file
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    shutil.copy(SAMPLE_RAW / "press" / "top100_2022_partial.csv", remote)
+    sidecar = (SAMPLE_RAW / "press" / "top100_2022_partial.meta.yaml").read_text(encoding="utf-8")
+    (remote / "top100_2022_partial.meta.yaml").write_text(sidecar + "retrieved_on: 2026-11-01\n", encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(remote)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(
+        f"sources:\n  - url: http://127.0.0.1:{server.server_address[1]}/top100_2022_partial.csv\n"
+        "    target: press/top100_2022_partial.csv\n", encoding="utf-8",
+    )  # fmt: skip
+    try:
+        busy = trigger(prefect_server, "landing-zone-watch", raw_dir=triggered["raw_copy"], home=home, sources_file=listing)
+        run_worker(prefect_server)
+    finally:
+        server.shutdown()
+        server.server_close()
     assert client.read_flow_run(busy).state.is_completed()
     assert "press/top100_2022_partial.csv" in latest_artifact(client, busy, "landing-zone-watch")
     assert sha(published) != before
+    assert (triggered["raw_copy"] / "press" / "top100_2022_partial.meta.yaml").read_text(encoding="utf-8").endswith("retrieved_on: 2026-11-01\n")
+    fetched = [json.loads(line) for line in (home / "logs" / "sources.jsonl").read_text().splitlines()]
+    assert {(f["path"], f["status"], f["sha256"]) for f in fetched} == {
+        ("press/top100_2022_partial.csv", "unchanged", sha(remote / "top100_2022_partial.csv")),
+        ("press/top100_2022_partial.meta.yaml", "changed", sha(remote / "top100_2022_partial.meta.yaml")),
+    }
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 def latest_artifact(client, run_id: str, key: str) -> str:
