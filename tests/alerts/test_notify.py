@@ -86,3 +86,25 @@ def test_blocked_run_keeps_the_publish_exits_3_with_one_line_and_sends_one_alert
     assert listed.returncode == 0, listed.stderr[-2000:]
     first_line = listed.stdout.splitlines()[0]
     assert first_line.startswith("error") and "top100_list_size" in first_line
+
+
+def test_channels_from_a_prefect_secret_block_reach_the_receiver(prefect_harness, raw_dir, home, monkeypatch, caplog):
+    from prefect.blocks.system import Secret
+
+    from conftest import run_flow
+
+    caplog.set_level(logging.DEBUG)
+    write_release(raw_dir, "trade.csv", "area,year,month_from,month_to,total,total_yoy_pct\nShenzhen,2023,1,12,3.87,\nShenzhen,2024,1,12,4.50,25.0\n",
+                  synthetic="true")  # fmt: skip
+    monkeypatch.delenv(alerts.ALERT_URLS_ENV, raising=False)
+    monkeypatch.setenv(alerts.ALERT_SECRET_BLOCK_ENV, "citytrade-test-alert-urls")
+    monkeypatch.setenv("CITYTRADE_AS_OF", "2025-02-01")  # 2024 city figures are fresh then: one warning only
+    with Receiver() as receiver:
+        Secret(value=_url(receiver)).save("citytrade-test-alert-urls", overwrite=True)
+        report = run_flow(raw_dir, home)
+    assert report.status == "published"
+    assert len(receiver.messages) == 1
+    body = receiver.messages[0]["body"]
+    assert body["title"] == "citytrade run published: 0 error(s), 1 warning(s)"
+    assert "[growth_vs_levels_total] Shenzhen 2024" in body["message"]
+    assert SECRET not in caplog.text
