@@ -82,3 +82,14 @@ def test_run_attempts_no_connection_beyond_loopback(tmp_path):
     assert inet, "the trace saw no connect at all: strace did not follow the run"
     outside = sorted({a for a in inet if not a.startswith("127.")} | {a for a in inet6 if a not in ("::1",)})
     assert outside == [], f"connections beyond loopback: {outside}"
+
+
+def test_home_and_raw_dir_may_come_before_or_after_the_command(tmp_path):
+    from citytrade.cli import build_parser
+
+    parser = build_parser()
+    before = parser.parse_args(["--home", "H", "--raw-dir", "R", "status"])
+    after = parser.parse_args(["status", "--home", "H", "--raw-dir", "R"])
+    neither = parser.parse_args(["status"])
+    assert (before.home, before.raw_dir) == (after.home, after.raw_dir) == ("H", "R")
+    assert (neither.home, neither.raw_dir) == (None, None)
