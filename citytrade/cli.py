@@ -44,12 +44,15 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The options are accepted before and after the command; a subcommand's absent option must not
     # overwrite the value given before it, hence SUPPRESS there and the defaults on the top parser.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--raw-dir", default=argparse.SUPPRESS, help="landing zone of release files (default data/raw)")
-    common.add_argument("--home", default=argparse.SUPPRESS, help="folder for all state (env CITYTRADE_HOME, default .citytrade/)")
+    # (parents share their action objects, so the top parser gets its own copy of the options.)
+    def state_options(default):
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument("--raw-dir", default=default, help="landing zone of release files (default data/raw)")
+        options.add_argument("--home", default=default, help="folder for all state (env CITYTRADE_HOME, default .citytrade/)")
+        return options
 
-    parser = argparse.ArgumentParser(prog="citytrade", description=__doc__, parents=[common])
-    parser.set_defaults(raw_dir=None, home=None)
+    common = state_options(argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="citytrade", description=__doc__, parents=[state_options(None)])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="the whole pipeline as a Prefect flow: ingest, build, validate, publish")
