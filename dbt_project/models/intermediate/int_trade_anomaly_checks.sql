@@ -43,10 +43,10 @@ current_growth as (
 
 ),
 
-{# the reference sets: the area's other years, and the other areas of the same level in the same period #}
-reference_growth as (
+{# the reference set for the area's own history: its other years of the same window (a handful of rows each) #}
+own_growth as (
 
-    select growth.observation_id, 'own' as reference, other.growth_pct
+    select growth.observation_id, other.growth_pct
     from growth
     inner join current_growth as other
         on growth.area_code = other.area_code
@@ -55,47 +55,103 @@ reference_growth as (
         and growth.basis = other.basis
         and growth.year <> other.year
 
-    union all
-
-    select growth.observation_id, 'peers' as reference, other.growth_pct
-    from growth
-    inner join current_growth as other
-        on growth.level = other.level
-        and growth.year = other.year
-        and growth.month_from = other.month_from
-        and growth.month_to = other.month_to
-        and growth.basis = other.basis
-        and growth.area_code <> other.area_code
-
 ),
 
-medians as (
+own_medians as (
 
     select
         observation_id,
-        reference,
         count(*) as reference_count,
         percentile_cont(0.5) within group (order by growth_pct) as median_pct
 
-    from reference_growth
-    group by observation_id, reference
+    from own_growth
+    group by observation_id
 
 ),
 
-deviations as (
+own_deviations as (
 
     select
-        medians.observation_id,
-        medians.reference,
-        medians.reference_count,
-        medians.median_pct,
-        percentile_cont(0.5) within group (order by abs(reference_growth.growth_pct - medians.median_pct)) as mad_pct
+        own_medians.observation_id,
+        own_medians.reference_count,
+        own_medians.median_pct,
+        percentile_cont(0.5) within group (order by abs(own_growth.growth_pct - own_medians.median_pct)) as mad_pct
 
-    from medians
-    inner join reference_growth
-        on medians.observation_id = reference_growth.observation_id
-        and medians.reference = reference_growth.reference
-    group by medians.observation_id, medians.reference, medians.reference_count, medians.median_pct
+    from own_medians
+    inner join own_growth
+        on own_medians.observation_id = own_growth.observation_id
+    group by own_medians.observation_id, own_medians.reference_count, own_medians.median_pct
+
+),
+
+{#
+    The peers: the current figures of the same level, period and basis. Their median and MAD are computed once
+    per group (the area itself included: one figure among the hundreds of a level moves neither visibly), not
+    per observation: joining every figure to every peer made this the slowest model of the build (issue #8).
+#}
+peer_medians as (
+
+    select
+        level,
+        year,
+        month_from,
+        month_to,
+        basis,
+        count(*) as group_count,
+        percentile_cont(0.5) within group (order by growth_pct) as median_pct
+
+    from current_growth
+    group by level, year, month_from, month_to, basis
+
+),
+
+peer_deviations as (
+
+    select
+        peer_medians.level,
+        peer_medians.year,
+        peer_medians.month_from,
+        peer_medians.month_to,
+        peer_medians.basis,
+        peer_medians.group_count,
+        peer_medians.median_pct,
+        percentile_cont(0.5) within group (order by abs(current_growth.growth_pct - peer_medians.median_pct)) as mad_pct
+
+    from peer_medians
+    inner join current_growth
+        on peer_medians.level = current_growth.level
+        and peer_medians.year = current_growth.year
+        and peer_medians.month_from = current_growth.month_from
+        and peer_medians.month_to = current_growth.month_to
+        and peer_medians.basis = current_growth.basis
+    group by peer_medians.level, peer_medians.year, peer_medians.month_from, peer_medians.month_to,
+        peer_medians.basis, peer_medians.group_count, peer_medians.median_pct
+
+),
+
+{# the peers of a figure are the other areas: its own area's current figure, when in the group, does not count #}
+peers as (
+
+    select
+        growth.observation_id,
+        peer_deviations.group_count - case when own_current.observation_id is null then 0 else 1 end as reference_count,
+        peer_deviations.median_pct,
+        peer_deviations.mad_pct
+
+    from growth
+    inner join peer_deviations
+        on growth.level = peer_deviations.level
+        and growth.year = peer_deviations.year
+        and growth.month_from = peer_deviations.month_from
+        and growth.month_to = peer_deviations.month_to
+        and growth.basis = peer_deviations.basis
+    left join current_growth as own_current
+        on growth.area_code = own_current.area_code
+        and growth.level = own_current.level
+        and growth.year = own_current.year
+        and growth.month_from = own_current.month_from
+        and growth.month_to = own_current.month_to
+        and growth.basis = own_current.basis
 
 ),
 
@@ -110,13 +166,11 @@ scores as (
         0.6745 * (growth.growth_pct - peers.median_pct) / greatest(peers.mad_pct, 1.0) as peers_z
 
     from growth
-    inner join deviations as own
+    inner join own_deviations as own
         on growth.observation_id = own.observation_id
-        and own.reference = 'own'
         and own.reference_count >= {{ var('anomaly_min_references', 4) }}
-    inner join deviations as peers
+    inner join peers
         on growth.observation_id = peers.observation_id
-        and peers.reference = 'peers'
         and peers.reference_count >= {{ var('anomaly_min_references', 4) }}
 
 ),
