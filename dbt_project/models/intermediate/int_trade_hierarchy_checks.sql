@@ -23,6 +23,25 @@ current_figures as (
 
 ),
 
+{#
+    the figure each child is compared with: its parent area, and the nation for a city. One row per link, so the pairs
+    below are an equi-join (an `or` in the join condition made DuckDB fall back to a nested-loop join, issue #8).
+#}
+child_links as (
+
+    select placed.*, placed.parent_code as join_code
+    from placed
+    where placed.parent_code is not null
+
+    union all
+
+    select placed.*, '000000' as join_code
+    from placed
+    where placed.level = 'city'
+        and coalesce(placed.parent_code, '') <> '000000'
+
+),
+
 {# the nation of the same basis, or on the national basis, is the parent of every province #}
 parent_pairs as (
 
@@ -43,9 +62,9 @@ parent_pairs as (
         child.total_text || ' ' || replace(child.source_unit, '_', ' ') as child_text,
         parent.total_text || ' ' || replace(parent.source_unit, '_', ' ') as parent_text
 
-    from placed as child
+    from child_links as child
     inner join placed as parent
-        on (child.parent_code = parent.area_code or (child.level = 'city' and parent.area_code = '000000'))
+        on child.join_code = parent.area_code
         and child.year = parent.year
         and child.month_from = parent.month_from
         and child.month_to = parent.month_to
