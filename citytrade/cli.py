@@ -155,7 +155,7 @@ def cmd_validate(settings: Settings, args) -> int:
     with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         row_gate, _ = pipeline.audit_rows_stage(settings, run_id)
-        mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
+        mart_gate, _ = pipeline.audit_marts_stage(settings, run_id, row_gate)  # and the Data Docs of both
     for gate in (row_gate, mart_gate):
         print(gate.summary())
         for finding in gate.findings:

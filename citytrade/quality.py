@@ -48,6 +48,7 @@ class GateResult:
     blocks: str
     expectations_run: int
     findings: list[Finding]
+    docs_resources: list = field(default_factory=list)  # GX identifiers of this run's results and suites, for build_data_docs
 
     @property
     def errors(self) -> list[Finding]:
@@ -102,10 +103,36 @@ def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection
         result = checkpoint.run()
     except Exception as exc:  # a checkpoint that cannot run is a failed gate
         raise CheckCouldNotRun(f"checkpoint {name} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    gate = _read_result(name, spec, result, frames)
+    gate.docs_resources = _docs_resources(result)
+    return gate
+
+
+def build_data_docs(settings: Settings, *gates: GateResult) -> int:
+    """Build the Data Docs pages of these checkpoint runs and the index, once, and make them readable offline.
+
+    Called once per run after the mart gate: GX's UpdateDataDocsAction rebuilt the index (which lists every stored
+    result) once per validation of every checkpoint, most of a gate's time (issue #8). With no gates: the whole site.
+    Returns the pages made local.
+    """
+    import great_expectations as gx
+
     from citytrade.data_docs import data_docs_site, localise_data_docs
 
-    localise_data_docs(data_docs_site(settings.gx_dir))  # the docs GX just rebuilt, readable offline
-    return _read_result(name, spec, result, frames)
+    resources = [identifier for gate in gates for identifier in gate.docs_resources]
+    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    context.build_data_docs(resource_identifiers=resources or None)
+    return localise_data_docs(data_docs_site(settings.gx_dir))
+
+
+def _docs_resources(result) -> list:
+    """What UpdateDataDocsAction would have rendered: each validation result and the suite it ran."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    resources = []
+    for identifier, validation_result in result.run_results.items():
+        resources += [identifier, ExpectationSuiteIdentifier(name=validation_result.suite_name)]
+    return resources
 
 
 def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expectations_dir: Path):
@@ -132,7 +159,7 @@ def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expect
     checkpoint = gx.Checkpoint(
         name=spec["name"],
         validation_definitions=validation_definitions,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        actions=[],  # Data Docs: built once per run by build_data_docs, not once per validation
         result_format=result_format,
     )
     return context.checkpoints.add_or_update(checkpoint)

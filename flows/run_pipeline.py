@@ -50,8 +50,8 @@ def build_marts(settings: Settings):
 
 
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
-def audit_marts(settings: Settings, run_id: str):
-    return pipeline.audit_marts_stage(settings, run_id)
+def audit_marts(settings: Settings, run_id: str, row_gate=None):
+    return pipeline.audit_marts_stage(settings, run_id, row_gate)
 
 
 @task(name="publish or hold", **TRANSIENT_RETRIES)
@@ -88,9 +88,10 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             landing_zone = scheduling.landing_zone_fingerprint(settings.raw_dir)
             pipeline.absorb_ingest(report, ingest(settings, run_id))
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
-            pipeline.absorb_gate(report, *audit_rows(settings, run_id))
+            row_gate, alerts = audit_rows(settings, run_id)
+            pipeline.absorb_gate(report, row_gate, alerts)
             report_dbt_nodes("marts", build_marts(settings))
-            mart_gate, alerts = audit_marts(settings, run_id)
+            mart_gate, alerts = audit_marts(settings, run_id, row_gate)  # then the Data Docs of both gates, once
             pipeline.absorb_gate(report, mart_gate, alerts)
             publish(settings, report, mart_gate)
             scheduling.remember_landing_zone(settings, landing_zone)  # the landing-zone watch skips what this run saw
