@@ -88,11 +88,11 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             landing_zone = scheduling.landing_zone_fingerprint(settings.raw_dir)
             pipeline.absorb_ingest(report, ingest(settings, run_id))
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
-            row_gate, alerts = audit_rows(settings, run_id)
-            pipeline.absorb_gate(report, row_gate, alerts)
+            row_gate, new_alerts = audit_rows(settings, run_id)
+            pipeline.absorb_gate(report, row_gate, new_alerts)
             report_dbt_nodes("marts", build_marts(settings))
-            mart_gate, alerts = audit_marts(settings, run_id, row_gate)  # then the Data Docs of both gates, once
-            pipeline.absorb_gate(report, mart_gate, alerts)
+            mart_gate, new_alerts = audit_marts(settings, run_id, row_gate)  # then the Data Docs of both gates, once
+            pipeline.absorb_gate(report, mart_gate, new_alerts)
             publish(settings, report, mart_gate)
             scheduling.remember_landing_zone(settings, landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
