@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, helptext, handler in (
         ("ingest", "load new or changed releases; quarantine bad files and rows", cmd_ingest),
-        ("build", "dbt build of every model with the current row verdicts", cmd_build),
+        ("build", "dbt build of every model with the current row verdicts, with the dbt unit tests", cmd_build),
         ("validate", "run the GX checkpoints (row_gate, mart_gate) and record verdicts and alerts", cmd_validate),
         ("publish", "run the mart gate and, if it passes, publish the marts", cmd_publish),
     ):
@@ -142,9 +142,10 @@ def cmd_build(settings: Settings, args) -> int:
 
     with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
-        statuses = pipeline.build_pre_gate_stage(settings)
-        statuses.update(pipeline.build_post_gate_stage(settings))
-    print(f"citytrade: dbt built {len(statuses)} nodes")
+        statuses = pipeline.build_pre_gate_stage(settings, unit_tests=True)
+        statuses.update(pipeline.build_post_gate_stage(settings, unit_tests=True))
+    units = sum(1 for node in statuses if node.startswith("unit test "))
+    print(f"citytrade: dbt built {len(statuses)} nodes, {units} of them unit tests")
     return EXIT_OK
 
 

@@ -94,8 +94,8 @@ def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummar
     return summary
 
 
-def build_pre_gate_stage(settings: Settings) -> dict[str, str]:
-    return transform.build_models(settings, transform.PRE_GATE)
+def build_pre_gate_stage(settings: Settings, unit_tests: bool = False) -> dict[str, str]:
+    return transform.build_models(settings, transform.PRE_GATE, exclude=transform.PRE_GATE_EXCLUDE, unit_tests=unit_tests)
 
 
 def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
@@ -106,8 +106,8 @@ def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResul
     return gate, new_alerts
 
 
-def build_post_gate_stage(settings: Settings) -> dict[str, str]:
-    return transform.build_models(settings, transform.POST_GATE)
+def build_post_gate_stage(settings: Settings, unit_tests: bool = False) -> dict[str, str]:
+    return transform.build_models(settings, transform.POST_GATE, unit_tests=unit_tests)
 
 
 def audit_marts_stage(settings: Settings, run_id: str, row_gate: quality.GateResult | None = None) -> tuple[quality.GateResult, list[dict]]:

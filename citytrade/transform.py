@@ -13,26 +13,35 @@ class BuildError(RuntimeError):
 
 PRE_GATE = ["seeds", "staging", "intermediate"]
 POST_GATE = ["intermediate.int_trade_observations_validated+", "marts"]
+# The pre-gate build leaves out what depends on the row verdicts: the post-gate build makes it from this run's.
+PRE_GATE_EXCLUDE = ["intermediate.int_trade_observations_validated+"]
+
+# A run builds models and runs the data tests; the dbt unit tests test the SQL, not the data, so they run in CI
+# (`citytrade build --unit-tests`, tests/marts/test_dbt_unit_tests.py), not in every scheduled run (issue #8).
+RUN_EXCLUDES = ["--exclude-resource-type", "unit_test"]
+
+_parsed: tuple[tuple, object] | None = None  # (what the manifest depends on, the manifest): parsed once per process
 
 
-def build_models(settings: Settings, select: list[str], full_refresh: bool = False) -> dict[str, str]:
-    """`dbt build --select ...`; returns node name -> status; raises BuildError on any error or test failure."""
+def build_models(
+    settings: Settings, select: list[str], full_refresh: bool = False, unit_tests: bool = False, exclude: list[str] | None = None
+) -> dict[str, str]:
+    """`dbt build --select ...`; returns node name -> status; raises BuildError on any error or test failure.
+
+    Without `unit_tests` the dbt unit tests are left out (they test the SQL, not the data: CI runs them).
+    """
     from dbt.cli.main import dbtRunner
 
     settings.apply_environment()
-    args = [
-        "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(settings.dbt_target_dir),
-        "--log-path", str(settings.dbt_log_dir),
-        "--select", *[_selector(s) for s in select],
-        "--quiet",
-    ]  # fmt: skip
+    args = ["build", *_common_args(settings), "--select", *[_selector(s) for s in select], "--quiet"]
+    if exclude:
+        args += ["--exclude", *[_selector(s) for s in exclude]]
+    if not unit_tests:
+        args += RUN_EXCLUDES
     if full_refresh:
         args.append("--full-refresh")
     try:
-        result = dbtRunner(callbacks=_test_pause_callbacks(settings)).invoke(args)
+        result = dbtRunner(manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings)).invoke(args)
     finally:
         release_warehouse()
     statuses: dict[str, str] = {}
@@ -40,6 +49,8 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
     if result.result is not None:
         for node_result in result.result.results:
             name = node_result.node.name
+            if str(node_result.node.resource_type).endswith("unit_test"):
+                name = f"unit test {name}"
             status = str(node_result.status)
             statuses[name] = status
             if status in {"error", "fail", "runtime error"}:
@@ -51,6 +62,46 @@ def build_models(settings: Settings, select: list[str], full_refresh: bool = Fal
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt build failed: {detail}")
     return statuses
+
+
+def parsed_manifest(settings: Settings):
+    """The project's manifest, parsed once per process and reused by every later dbt invocation of the run.
+
+    Each `dbtRunner().invoke` otherwise loads and re-checks the partial-parse file and writes the manifest again:
+    about 1 s per invocation here (issue #8). The cache is keyed on the project's files (name, size, mtime) and the
+    environment dbt reads, so an edited model or another home parses again.
+    """
+    global _parsed
+    from dbt.cli.main import dbtRunner
+
+    key = _manifest_key()
+    if _parsed is not None and _parsed[0] == key:
+        return _parsed[1]
+    result = dbtRunner().invoke(["parse", *_common_args(settings), "--quiet"])
+    if not result.success or result.result is None:
+        detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
+        raise BuildError(f"dbt could not parse the project: {detail}")
+    _parsed = (key, result.result)
+    return result.result
+
+
+def _manifest_key() -> tuple:
+    files = []
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        if path.is_file() and "target" not in path.relative_to(DBT_PROJECT_DIR).parts[:1]:
+            stat = path.stat()
+            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("CITYTRADE_", "DBT_"))))
+    return tuple(files), environment
+
+
+def _common_args(settings: Settings) -> list[str]:
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(settings.dbt_target_dir),
+        "--log-path", str(settings.dbt_log_dir),
+    ]  # fmt: skip
 
 
 def release_warehouse() -> None:
