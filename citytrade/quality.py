@@ -82,22 +82,71 @@ def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
         return json.load(handle)
 
 
-def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path) -> dict[str, pd.DataFrame]:
-    """Copy each relation the checkpoint validates to Parquet (GX reads those files) and keep a frame for alert details."""
+def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR) -> dict[str, pd.DataFrame]:
+    """Copy each relation the checkpoint validates to Parquet (GX reads those files) and keep a frame for alert details.
+
+    Each relation is computed once (the check models are views). Its id column must be unique and not null, or
+    verdicts could not be tied to rows: the gate cannot run then (CheckCouldNotRun), it does not pass.
+    """
+    import pyarrow.parquet as pq
+
     extracts_dir.mkdir(parents=True, exist_ok=True)
     frames = {}
     for validation in spec["validations"]:
         path = extracts_dir / f"{validation['dataset']}.parquet"
-        con.execute(f"copy (select * from {validation['relation']}) to '{path}' (format parquet)")
-        frames[validation["dataset"]] = pd.read_parquet(path)
+        columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), con)
+        table = con.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
+        pq.write_table(table, path)
+        frame = table.to_pandas()
+        _check_row_ids(spec["name"], validation, frame)
+        frames[validation["dataset"]] = frame
     return frames
+
+
+DETAIL_COLUMNS = ("area_code", "period_label", "release_id", "source_file")  # what an alert names, see _row_details
+
+
+def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:
+    """The select list of an extract: the columns the suite's expectations and the alerts read, in table order.
+
+    The check relations carry every intermediate measure (up to 44 columns); GX hashes and reads every column of
+    its batch, so an extract of what is judged is faster (issue #8). An expectation this cannot read the columns
+    of (a row_condition, a table-level expectation) keeps them all.
+    """
+    wanted = {validation.get("id_column"), *DETAIL_COLUMNS}
+    for expectation in suite.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        if kwargs.get("row_condition") or not expectation["type"].startswith(("expect_column", "expect_compound_columns")):
+            return "*"
+        for key, value in kwargs.items():
+            if key.startswith("column"):
+                wanted |= set(value) if isinstance(value, list) else {value}
+        meta = expectation.get("meta") or {}
+        wanted |= {meta.get(k) for k in ("message_column", "observed_column", "expected_column")}
+    columns = con.sql(f"select * from {validation['relation']} limit 0").columns
+    return ", ".join(f'"{name}"' for name in columns if name in wanted) or "*"
+
+
+def _check_row_ids(checkpoint: str, validation: dict, frame: pd.DataFrame) -> None:
+    id_column = validation.get("id_column")
+    if not id_column:
+        return
+    ids = frame[id_column]
+    nulls = int(ids.isna().sum())
+    duplicated = ids[ids.duplicated(keep=False) & ids.notna()]
+    if nulls or len(duplicated):
+        example = f", e.g. {duplicated.iloc[0]}" if len(duplicated) else ""
+        raise CheckCouldNotRun(
+            f"checkpoint {checkpoint} could not run: {validation['relation']}.{id_column} has {nulls} null(s) and "
+            f"{duplicated.nunique()} duplicated value(s){example}"
+        )
 
 
 def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
     """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success."""
     spec = load_checkpoint_spec(name, expectations_dir)
     extracts_dir = settings.gx_dir / "extracts" / name
-    frames = extract_datasets(con, spec, extracts_dir)
+    frames = extract_datasets(con, spec, extracts_dir, expectations_dir)
     checkpoint = _build_checkpoint(settings, spec, extracts_dir, expectations_dir)
     try:
         result = checkpoint.run()
@@ -141,6 +190,14 @@ def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expect
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    fingerprint = _checkpoint_fingerprint(spec, extracts_dir, expectations_dir)
+    stored = _stored_fingerprints(settings)
+    if stored.get(spec["name"]) == fingerprint:
+        # the same spec and suites as the stored checkpoint: reuse it rather than rewrite every config (issue #8)
+        try:
+            return context.checkpoints.get(spec["name"])
+        except Exception as exc:  # missing or unreadable: write it again below
+            log.info("stored GX checkpoint %s not reused (%s); writing it again", spec["name"], type(exc).__name__)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm noise in logs
     datasource = context.data_sources.add_or_update_pandas_filesystem(f"{spec['name']}_extracts", base_directory=str(extracts_dir))
     validation_definitions = []
@@ -162,7 +219,29 @@ def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expect
         actions=[],  # Data Docs: built once per run by build_data_docs, not once per validation
         result_format=result_format,
     )
-    return context.checkpoints.add_or_update(checkpoint)
+    checkpoint = context.checkpoints.add_or_update(checkpoint)
+    stored[spec["name"]] = fingerprint
+    _fingerprints_path(settings).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+    return checkpoint
+
+
+def _checkpoint_fingerprint(spec: dict, extracts_dir: Path, expectations_dir: Path) -> str:
+    import great_expectations as gx
+
+    suites = {v["suite"]: load_suite(v["suite"], expectations_dir) for v in spec["validations"]}
+    material = {"spec": spec, "suites": suites, "extracts": str(extracts_dir), "gx": gx.__version__}
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fingerprints_path(settings: Settings) -> Path:
+    return settings.gx_dir / "citytrade_checkpoints.json"
+
+
+def _stored_fingerprints(settings: Settings) -> dict:
+    try:
+        return json.loads(_fingerprints_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def _read_result(name: str, spec: dict, result, frames: dict[str, pd.DataFrame]) -> GateResult:

@@ -87,3 +87,22 @@ def test_an_expectation_that_cannot_run_fails_the_gate(raw_dir, home, tmp_path):
     assert len(broken_findings) == 1
     assert broken_findings[0].could_not_run and broken_findings[0].severity == "error"
     assert not gate.passed
+
+
+def test_duplicated_row_ids_mean_the_gate_cannot_run(raw_dir, home, tmp_path):
+    """Verdicts are tied to rows by id: the check views' ids must be unique (checked at extract, issue #8)."""
+    import yaml
+
+    write_release(raw_dir, "parts.csv", PARTS)
+    settings = _prepare(raw_dir, home)
+    doubled = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, doubled)
+    spec_path = doubled / "checkpoints" / "row_gate.yml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["validations"][0]["relation"] = (
+        "(select * from intermediate.int_trade_checks"
+        " union all select * from intermediate.int_trade_checks where area_code = '440300')"
+    )
+    spec_path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(quality.CheckCouldNotRun, match=r"observation_id has 0 null\(s\) and 1 duplicated value"):
+        _row_gate(settings, doubled)

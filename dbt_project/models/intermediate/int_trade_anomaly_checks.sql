@@ -8,6 +8,9 @@
         robust z-scores (0.6745 (x - median) / MAD) minus var('anomaly_z_threshold'). Requiring both keeps
         common swings (2020's fall, 2021's jump) and an area's habitual volatility quiet.
 -#}
+
+-- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
+{{ config(materialized='view') }}
 with
 
 placed as (

@@ -6,6 +6,9 @@
       conflicting_releases > 0: releases of the same day that disagree with this figure
       revised_releases     > 0: earlier releases this figure revises
 -#}
+
+-- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
+{{ config(materialized='view') }}
 with
 
 placed as (

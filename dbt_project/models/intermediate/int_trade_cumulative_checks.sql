@@ -5,6 +5,9 @@
       an earlier window of the same year, area and basis, i.e. the single months derived between the two
       would be negative.
 -#}
+
+-- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
+{{ config(materialized='view') }}
 with
 
 placed as (

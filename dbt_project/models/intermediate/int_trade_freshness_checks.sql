@@ -5,6 +5,9 @@
       whose figures were due (year end + lag_days) by the as-of date: env CITYTRADE_AS_OF (YYYY-MM-DD) or today.
     observation_id holds the calendar entry ('freshness:<calendar_id>'), the row key the row gate reports.
 -#}
+
+-- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
+{{ config(materialized='view') }}
 with
 
 calendar as (

@@ -12,6 +12,9 @@
     like 亿美元 labelled as 亿元"); otherwise both are null. Requiring every reference to agree keeps a
     figure whose partner is wrong from being blamed for it.
 -#}
+
+-- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
+{{ config(materialized='view') }}
 with
 
 placed as (
