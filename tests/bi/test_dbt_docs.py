@@ -46,3 +46,27 @@ def test_docs_page_sends_no_usage_statistics(sample_home):
     assert manifest["metadata"]["send_anonymous_usage_stats"] is False
     page = (sample_home / "published" / "docs" / "index.html").read_text(encoding="utf-8")
     assert '"send_anonymous_usage_stats": true' not in page and '"send_anonymous_usage_stats":true' not in page
+
+
+def test_docs_are_made_again_only_when_the_project_or_a_relation_changed(sample_home, tmp_path):
+    """A run whose project and relations are unchanged keeps the published docs (no `dbt docs generate`, issue #8)."""
+    import shutil
+
+    from citytrade import dbt_docs, warehouse
+    from citytrade.config import Settings
+    from conftest import SAMPLE_RAW
+
+    home = tmp_path / "home"
+    shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("run.lock"))
+    settings = Settings.from_args(SAMPLE_RAW, home)
+    docs = home / "published" / "docs"
+    made = (docs / "catalog.json").stat().st_mtime_ns
+
+    dbt_docs.publish_docs(settings)
+    assert (docs / "catalog.json").stat().st_mtime_ns == made, "unchanged project and relations, yet the docs were made again"
+
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute("alter table marts.releases add column reviewer varchar")
+    dbt_docs.publish_docs(settings)
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    assert "reviewer" in catalog["nodes"]["model.citytrade.releases"]["columns"]
