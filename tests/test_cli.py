@@ -48,6 +48,22 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     assert _tree(raw) == raw_before
     assert list(cwd.iterdir()) == []
     assert list(user_home.iterdir()) == []
+    # the run's own temporary Prefect API (started before the imports, issue #8) is gone with the run
+    port = re.search(r"Starting temporary Prefect API on http://127\.0\.0\.1:(\d+)", result.stderr).group(1)
+    assert _server_processes(port) == [], "the temporary Prefect API outlived the run"
+    assert (home / "logs" / "prefect-api.log").is_file()
+
+
+def _server_processes(port: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"prefect.server.api.server:create_app" in command and port.encode() in command:
+            found.append(int(entry.name))
+    return found
 
 
 def test_unknown_command_line_gives_usage_error(tmp_path):
