@@ -81,6 +81,10 @@ def discover_releases(raw_dir: Path) -> list[Release]:
     return releases
 
 
+# libyaml's safe loader when PyYAML has it: the same safe subset, ~10x faster over a landing zone of sidecars
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_sidecar(path: Path) -> dict:
     """Parse a sidecar with the safe loader: tags that build Python objects are refused."""
     try:
@@ -88,7 +92,7 @@ def read_sidecar(path: Path) -> dict:
     except UnicodeDecodeError:
         raise ReleaseError(f"sidecar {path.name} is not UTF-8 text") from None
     try:
-        meta = yaml.safe_load(text)
+        meta = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ReleaseError(f"sidecar {path.name} is not plain YAML ({first})") from None
