@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from citytrade.config import Settings
@@ -137,12 +138,16 @@ def cmd_run(settings: Settings, args) -> int:
             from citytrade.pipeline import PublishBlocked
 
             _preload_run_libraries()
+            if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
+                api.stop()
+                api = None
             if api is not None:
                 api.wait_ready()
             if progress is not None:
                 progress.attach()
             try:
-                report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+                with api.in_use() if api is not None else nullcontext():
+                    report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
             except PublishBlocked:
                 _print_problems(_last_report(settings))
                 raise

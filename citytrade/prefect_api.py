@@ -15,10 +15,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
-STARTUP_TIMEOUT_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"  # Prefect's own setting, honoured here too
 
 
 class TemporaryAPIError(RuntimeError):
@@ -30,6 +31,7 @@ class TemporaryAPI:
         self.process = process
         self.port = port
         self.log_path = log_path
+        self.startup_timeout = 20.0  # Prefect's default; start_if_needed sets the configured one
 
     @property
     def url(self) -> str:
@@ -37,14 +39,17 @@ class TemporaryAPI:
 
     @classmethod
     def start_if_needed(cls, log_path: Path) -> "TemporaryAPI | None":
-        """Start the server and point PREFECT_API_URL at it, unless a server is configured or ephemeral mode is off."""
+        """Start the server at once, unless the environment names an API or turns ephemeral mode off.
+
+        Prefect is not imported yet (reading its settings would cost 0.8 s first); `wanted()` checks its other
+        sources (profile, prefect.toml, .env) once it is, and a server they make unneeded is stopped.
+        """
         if os.environ.get("PREFECT_API_URL"):
             return None
-        if os.environ.get("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true").lower() in {"0", "false", "no"}:
-            return None
+        for name in ("PREFECT_SERVER_EPHEMERAL_ENABLED", "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"):
+            if os.environ.get(name, "").strip().lower() in {"0", "false", "no", "off"}:
+                return None
         spec = importlib.util.find_spec("prefect")
-        if spec is None or not spec.submodule_search_locations:
-            return None
         app_dir = Path(list(spec.submodule_search_locations)[0]).parent
         port = _free_port()
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
@@ -55,12 +60,27 @@ class TemporaryAPI:
                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
         print(f"Starting temporary Prefect API on http://127.0.0.1:{port}", file=sys.stderr)
         return cls(process, port, log_path)
 
+    def wanted(self) -> bool:
+        """False when Prefect's settings, from any source, name an API or turn ephemeral mode off."""
+        from prefect.settings import get_current_settings
+
+        settings = get_current_settings()
+        self.startup_timeout = float(settings.server.ephemeral.startup_timeout_seconds)
+        return not settings.api.url and settings.server.ephemeral.enabled
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Prefect's API URL points at this server inside the block (Prefect's settings were read at its import)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: self.url}):
+            yield
+
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + float(os.environ.get(STARTUP_TIMEOUT_ENV) or 120)
+        deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise TemporaryAPIError(f"the temporary Prefect API exited with code {self.process.returncode}; see {self.log_path}")
@@ -88,8 +108,6 @@ class TemporaryAPI:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if os.environ.get("PREFECT_API_URL") == self.url:
-            del os.environ["PREFECT_API_URL"]
 
 
 def _free_port() -> int:

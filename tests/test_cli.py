@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,23 @@ def test_home_and_raw_dir_may_come_before_or_after_the_command(tmp_path):
     neither = parser.parse_args(["status"])
     assert (before.home, before.raw_dir) == (after.home, after.raw_dir) == ("H", "R")
     assert (neither.home, neither.raw_dir) == (None, None)
+
+
+def test_temporary_api_gives_way_to_a_server_named_in_prefect_toml(tmp_path):
+    """`citytrade run` starts its temporary API before Prefect is imported; Prefect's settings from a file still win."""
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n', encoding="utf-8")
+    script = (
+        "from pathlib import Path\n"
+        "from citytrade.prefect_api import TemporaryAPI\n"
+        "api = TemporaryAPI.start_if_needed(Path('api.log'))\n"
+        "print('started', api.port)\n"
+        "print('wanted', api.wanted())\n"
+        "api.stop()\n"
+        "print('running', api.process.poll() is None)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wanted False" in result.stdout and "running False" in result.stdout
+    port = re.search(r"started (\d+)", result.stdout).group(1)
+    assert _server_processes(port) == []
