@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from citytrade.config import Settings
-from citytrade.releases import SIDECAR_SUFFIX
+from citytrade.releases import SIDECAR_SUFFIX, file_sha256
 from citytrade.scheduling import is_transient
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _fetch_into(raw_dir: Path, url: str, path: Path, attempts: int, backoff_seco
             time.sleep(backoff_seconds * attempt)
     status = "new"
     if path.exists():
-        status = "unchanged" if _sha256(path) == digest else "changed"
+        status = "unchanged" if file_sha256(path) == digest else "changed"
     if status == "unchanged":
         partial.unlink()
     else:
@@ -150,14 +150,6 @@ def _sibling(url: str, name: str) -> str:
     parts = urlsplit(url)
     path = str(PurePosixPath(parts.path).with_name(name))
     return parts._replace(path=path).geturl()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _reason(exc: BaseException) -> str:
