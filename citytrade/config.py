@@ -93,3 +93,11 @@ class Settings:
         os.environ["DBT_TARGET_PATH"] = str(self.dbt_target_dir)
         os.environ["DBT_LOG_PATH"] = str(self.dbt_log_dir)
         os.environ["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
+
+
+def dbt_project_files() -> list[Path]:
+    """The dbt project's own files (models, macros, seeds, YAML), sorted; not dbt's target/ output."""
+    return sorted(
+        path for path in DBT_PROJECT_DIR.rglob("*")
+        if path.is_file() and path.relative_to(DBT_PROJECT_DIR).parts[0] != "target"
+    )  # fmt: skip

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from citytrade.config import DBT_PROJECT_DIR, Settings
+from citytrade.config import DBT_PROJECT_DIR, Settings, dbt_project_files
 
 
 class DocsError(RuntimeError):
@@ -74,9 +74,8 @@ def docs_fingerprint(settings: Settings) -> str:
     from citytrade import warehouse
 
     digest = hashlib.sha256(version("dbt-core").encode())
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        if path.is_file() and path.relative_to(DBT_PROJECT_DIR).parts[0] != "target":
-            digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
+    for path in dbt_project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     con = warehouse.connect(settings.warehouse_path)  # read-write: the same configuration as the run's own connections
     try:
         columns = con.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from citytrade.config import DBT_PROJECT_DIR, Settings
+from citytrade.config import DBT_PROJECT_DIR, Settings, dbt_project_files
 
 
 class BuildError(RuntimeError):
@@ -86,11 +86,7 @@ def parsed_manifest(settings: Settings):
 
 
 def _manifest_key() -> tuple:
-    files = []
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        if path.is_file() and "target" not in path.relative_to(DBT_PROJECT_DIR).parts[:1]:
-            stat = path.stat()
-            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+    files = [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in dbt_project_files()]
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("CITYTRADE_", "DBT_"))))
     return tuple(files), environment
 
