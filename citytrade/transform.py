@@ -92,11 +92,15 @@ def _manifest_key() -> tuple:
 
 
 def _common_args(settings: Settings) -> list[str]:
+    """Where dbt finds the project and writes; no JSON artifacts: citytrade reads each build's results in-process,
+    and writing manifest.json, run_results.json and graph.gpickle cost 1.1-1.4 s per run (issue #8). The docs
+    (`citytrade.dbt_docs`) write their own manifest.json and catalog.json."""
     return [
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(settings.dbt_target_dir),
         "--log-path", str(settings.dbt_log_dir),
+        "--no-write-json",
     ]  # fmt: skip
 
 
