@@ -144,18 +144,52 @@ def _check_row_ids(checkpoint: str, validation: dict, frame: pd.DataFrame) -> No
 
 
 def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
-    """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success."""
+    """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success.
+
+    This process extracts the relations; GX runs in the run's GX worker process when one is running
+    (citytrade.gx_worker), otherwise here: the same function either way.
+    """
+    from citytrade import gx_worker
+
     spec = load_checkpoint_spec(name, expectations_dir)
     extracts_dir = settings.gx_dir / "extracts" / name
     extract_datasets(con, spec, extracts_dir, expectations_dir)
-    checkpoint = _build_checkpoint(settings, spec, extracts_dir, expectations_dir)
+    request = {"gx_dir": str(settings.gx_dir), "spec": spec, "extracts_dir": str(extracts_dir), "expectations_dir": str(expectations_dir)}
+    worker = gx_worker.current()
+    outcome = worker.call("checkpoint", request) if worker is not None else gx_checkpoint(**request)
+    gate = _read_result(name, spec, outcome, con)
+    gate.docs_resources = outcome["docs_resources"]
+    return gate
+
+
+def gx_checkpoint(gx_dir: str, spec: dict, extracts_dir: str, expectations_dir: str) -> dict:
+    """Run one checkpoint on its extracts with GX; returns its results as plain data (what _read_result reads)."""
+    checkpoint = _build_checkpoint(Path(gx_dir), spec, Path(extracts_dir), Path(expectations_dir))
     try:
         result = checkpoint.run()
     except Exception as exc:  # a checkpoint that cannot run is a failed gate
-        raise CheckCouldNotRun(f"checkpoint {name} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    gate = _read_result(name, spec, result, con)
-    gate.docs_resources = _docs_resources(result)
-    return gate
+        raise CheckCouldNotRun(f"checkpoint {spec['name']} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    validations = []
+    for validation_result in result.run_results.values():
+        expectations = []
+        for expectation_result in validation_result.results:
+            config = expectation_result.expectation_config
+            details = expectation_result.result or {}
+            expectations.append({
+                "type": config.type,
+                "meta": dict(config.meta or {}),
+                "severity": str(getattr(config, "severity", "critical")).split(".")[-1].lower(),
+                "success": bool(expectation_result.success),
+                "exception_info": expectation_result.exception_info or {},
+                "unexpected_count": int(details.get("unexpected_count") or 0),
+                "unexpected_index_list": details.get("unexpected_index_list") or [],
+            })  # fmt: skip
+        validations.append({
+            "suite_name": validation_result.suite_name,
+            "asset": (validation_result.meta.get("active_batch_definition") or {}).get("data_asset_name"),
+            "expectations": expectations,
+        })  # fmt: skip
+    return {"validations": validations, "docs_resources": _docs_resources(result)}
 
 
 def build_data_docs(settings: Settings, *gates: GateResult) -> int:
@@ -165,34 +199,48 @@ def build_data_docs(settings: Settings, *gates: GateResult) -> int:
     result) once per validation of every checkpoint, most of a gate's time (issue #8). With no gates: the whole site.
     Returns the pages made local.
     """
-    import great_expectations as gx
-
+    from citytrade import gx_worker
     from citytrade.data_docs import data_docs_site, localise_data_docs
 
-    resources = [identifier for gate in gates for identifier in gate.docs_resources]
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
-    context.build_data_docs(resource_identifiers=resources or None)
+    request = {"gx_dir": str(settings.gx_dir), "resources": [resource for gate in gates for resource in gate.docs_resources]}
+    worker = gx_worker.current()
+    if worker is not None:
+        worker.call("docs", request)
+    else:
+        gx_data_docs(**request)
     return localise_data_docs(data_docs_site(settings.gx_dir))
 
 
-def _docs_resources(result) -> list:
-    """What UpdateDataDocsAction would have rendered: each validation result and the suite it ran."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+def gx_data_docs(gx_dir: str, resources: list) -> None:
+    """GX builds the Data Docs of these results and suites (plain, from _docs_resources), or of everything."""
+    import great_expectations as gx
 
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier, ValidationResultIdentifier
+
+    identifiers = [
+        ValidationResultIdentifier.from_tuple(tuple(key)) if kind == "validation" else ExpectationSuiteIdentifier(name=key)
+        for kind, key in resources
+    ]  # fmt: skip
+    context = gx.get_context(mode="file", project_root_dir=gx_dir)
+    context.build_data_docs(resource_identifiers=identifiers or None)
+
+
+def _docs_resources(result) -> list:
+    """What UpdateDataDocsAction would have rendered: each validation result and the suite it ran, as plain data."""
     resources = []
     for identifier, validation_result in result.run_results.items():
-        resources += [identifier, ExpectationSuiteIdentifier(name=validation_result.suite_name)]
+        resources += [["validation", list(identifier.to_tuple())], ["suite", validation_result.suite_name]]
     return resources
 
 
-def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expectations_dir: Path):
+def _build_checkpoint(gx_dir: Path, spec: dict, extracts_dir: Path, expectations_dir: Path):
     import great_expectations as gx
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
     fingerprint = _checkpoint_fingerprint(spec, extracts_dir, expectations_dir)
-    stored = _stored_fingerprints(settings)
+    stored = _stored_fingerprints(gx_dir)
     if stored.get(spec["name"]) == fingerprint:
         # the same spec and suites as the stored checkpoint: reuse it rather than rewrite every config (issue #8)
         try:
@@ -222,7 +270,7 @@ def _build_checkpoint(settings: Settings, spec: dict, extracts_dir: Path, expect
     )
     checkpoint = context.checkpoints.add_or_update(checkpoint)
     stored[spec["name"]] = fingerprint
-    _fingerprints_path(settings).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+    _fingerprints_path(gx_dir).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
     return checkpoint
 
 
@@ -234,56 +282,52 @@ def _checkpoint_fingerprint(spec: dict, extracts_dir: Path, expectations_dir: Pa
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _fingerprints_path(settings: Settings) -> Path:
-    return settings.gx_dir / "citytrade_checkpoints.json"
+def _fingerprints_path(gx_dir: Path) -> Path:
+    return gx_dir / "citytrade_checkpoints.json"
 
 
-def _stored_fingerprints(settings: Settings) -> dict:
+def _stored_fingerprints(gx_dir: Path) -> dict:
     try:
-        return json.loads(_fingerprints_path(settings).read_text(encoding="utf-8"))
+        return json.loads(_fingerprints_path(gx_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
 
-def _read_result(name: str, spec: dict, result, con: duckdb.DuckDBPyConnection) -> GateResult:
+def _read_result(name: str, spec: dict, outcome: dict, con: duckdb.DuckDBPyConnection) -> GateResult:
+    """Findings from gx_checkpoint's plain results; the alerts' words are read from the warehouse."""
     by_definition = {f"{spec['name']}__{v['dataset']}": v for v in spec["validations"]}
     findings: list[Finding] = []
     expectations_run = 0
-    for validation_result in result.run_results.values():
+    for validation_result in outcome["validations"]:
         validation = _match_validation(validation_result, by_definition)
         id_column = validation.get("id_column")
-        for expectation_result in validation_result.results:
+        for expectation in validation_result["expectations"]:
             expectations_run += 1
-            config = expectation_result.expectation_config
-            meta = dict(config.meta or {})
-            severity = SEVERITY.get(str(getattr(config, "severity", "critical")).split(".")[-1].lower(), "error")
-            exception = expectation_result.exception_info or {}
-            raised = _raised(exception)
-            if expectation_result.success and not raised:
+            meta = expectation["meta"]
+            raised = _raised(expectation["exception_info"])
+            if expectation["success"] and not raised:
                 continue
             finding = Finding(
                 checkpoint=name,
                 dataset=validation["dataset"],
-                check_name=meta.get("check_name", config.type),
-                expectation=config.type,
-                severity="error" if raised else severity,
+                check_name=meta.get("check_name", expectation["type"]),
+                expectation=expectation["type"],
+                severity="error" if raised else SEVERITY.get(expectation["severity"], "error"),
                 explains=meta.get("explains", ""),
             )
             if raised:
                 finding.could_not_run = raised
             else:
-                details = expectation_result.result or {}
-                finding.unexpected_count = int(details.get("unexpected_count") or 0)
+                finding.unexpected_count = expectation["unexpected_count"]
                 if id_column:
-                    finding.unexpected_ids = [str(item[id_column]) for item in details.get("unexpected_index_list") or []]
+                    finding.unexpected_ids = [str(item[id_column]) for item in expectation["unexpected_index_list"]]
                     finding.details = _row_details(con, validation["relation"], id_column, finding.unexpected_ids, meta)
             findings.append(finding)
     return GateResult(checkpoint=name, blocks=spec.get("blocks", "publish"), expectations_run=expectations_run, findings=findings)
 
 
-def _match_validation(validation_result, by_definition: dict[str, dict]) -> dict:
-    suite_name = validation_result.suite_name
-    asset = (validation_result.meta.get("active_batch_definition") or {}).get("data_asset_name")
+def _match_validation(validation_result: dict, by_definition: dict[str, dict]) -> dict:
+    suite_name, asset = validation_result["suite_name"], validation_result["asset"]
     for validation in by_definition.values():
         if validation["dataset"] == asset or (asset is None and validation["suite"] == suite_name):
             return validation
