@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from citytrade.prefect_api import template_dir
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 
 IGNORED = {".venv", "__pycache__", ".pytest_cache", ".git"}
@@ -53,6 +55,33 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     port = re.search(r"Starting temporary Prefect API on http://127\.0\.0\.1:(\d+)", result.stderr).group(1)
     assert _server_processes(port) == [], "the temporary Prefect API outlived the run"
     assert (home / "logs" / "prefect-api.log").is_file()
+    # the new home's Prefect database is a copy of the environment's migrated template (issue #8), and Prefect ran on it
+    assert _block_types(home / "prefect" / "prefect.db") == _block_types(template_dir() / "prefect.db")
+    with sqlite3.connect(home / "prefect" / "prefect.db") as db:
+        assert db.execute("select count(*) from flow_run where state_type = 'COMPLETED'").fetchone()[0] == 1
+
+
+def _block_types(database: Path) -> list[tuple]:
+    """Block types with their creation times: equal only if one database is a copy of the other."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute("select slug, created from block_type order by slug").fetchall()
+
+
+def test_a_configured_prefect_database_is_not_seeded(tmp_path):
+    """With a database URL of its own, the temporary API creates that database; the home gets no template copy."""
+    script = (
+        "from pathlib import Path\n"
+        "from citytrade.prefect_api import TemporaryAPI\n"
+        "api = TemporaryAPI.start_if_needed(Path('api.log'))\n"
+        "api.wait_ready()\n"
+        "api.stop()\n"
+    )
+    own = tmp_path / "own.db"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{own}")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert own.is_file() and not (tmp_path / "home" / "prefect.db").exists()
 
 
 def _server_processes(port: str) -> list[int]:
