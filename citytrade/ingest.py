@@ -41,6 +41,7 @@ class IngestSummary:
     standing_problems: list[str] = field(default_factory=list)  # quarantined in earlier runs, still in the landing zone
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    landing_zone: dict[str, str] = field(default_factory=dict)  # what this ingest saw: path -> release_id (the watch's fingerprint)
 
 
 def ingest_releases(
@@ -57,6 +58,7 @@ def ingest_releases(
     resolver = resolver or default_resolver()
     summary = IngestSummary()
     releases = discover_releases(raw_dir)
+    summary.landing_zone = {release.rel_path: release.release_id for release in releases}
     with open_warehouse(warehouse_path) as con:
         known = dict(con.execute("select release_id, path from raw.releases").fetchall())
         loaded_by_sha = dict(con.execute("select sha256, path from raw.releases where status in ('loaded', 'partial')").fetchall())

@@ -45,7 +45,10 @@ def is_transient(exc: BaseException | None, _depth: int = 0) -> bool:
 
 
 def landing_zone_fingerprint(raw_dir: Path) -> dict[str, str]:
-    """Relative path -> release_id (sha256 of the data file and its sidecar) of every release in the landing zone."""
+    """Relative path -> release_id (sha256 of the data file and its sidecar) of every release in the landing zone.
+
+    A run records the same mapping from its ingest (IngestSummary.landing_zone), which hashed every file already.
+    """
     return {release.rel_path: release.release_id for release in discover_releases(raw_dir)}
 
 

@@ -86,8 +86,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     with pipeline.run_lock(settings, wait=wait_for_lock), gx_worker.running(settings.log_dir / "gx-worker.log"):
         pipeline.begin_run(settings, run_id)
         try:
-            landing_zone = scheduling.landing_zone_fingerprint(settings.raw_dir)
-            pipeline.absorb_ingest(report, ingest(settings, run_id))
+            summary = ingest(settings, run_id)
+            pipeline.absorb_ingest(report, summary)
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
             row_gate, new_alerts = audit_rows(settings, run_id)
             pipeline.absorb_gate(report, row_gate, new_alerts)
@@ -95,7 +95,7 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             mart_gate, new_alerts = audit_marts(settings, run_id, row_gate)  # then the Data Docs of both gates, once
             pipeline.absorb_gate(report, mart_gate, new_alerts)
             publish(settings, report, mart_gate)
-            scheduling.remember_landing_zone(settings, landing_zone)  # the landing-zone watch skips what this run saw
+            scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
             report.status, report.message = "failed", pipeline.one_line(exc)
             raise
