@@ -135,28 +135,42 @@ def cmd_run(settings: Settings, args) -> int:
         # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
         with stage_progress(enabled=sys.stderr.isatty()) as progress:
             from flows.run_pipeline import run_pipeline
-            from citytrade.pipeline import PublishBlocked
+            from citytrade.pipeline import PublishBlocked, run_lock
 
             _preload_run_libraries()
             if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
                 api.stop()
                 api = None
-            if api is not None:
-                api.wait_ready()
-            if progress is not None:
-                progress.attach()
-            try:
-                with api.in_use() if api is not None else nullcontext():
-                    report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
-            except PublishBlocked:
-                _print_problems(_last_report(settings))
-                raise
+            with run_lock(settings, wait=args.wait):  # the flow enters it again: this process holds it
+                if api is not None:
+                    _prepare_dbt(settings)  # while the temporary API finishes booting
+                    api.wait_ready()
+                if progress is not None:
+                    progress.attach()
+                try:
+                    with api.in_use() if api is not None else nullcontext():
+                        report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+                except PublishBlocked:
+                    _print_problems(_last_report(settings))
+                    raise
     finally:
         if api is not None:
             api.stop()
     _print_problems(report.__dict__)
     print(f"citytrade: {report.message}")
     return EXIT_OK
+
+
+def _prepare_dbt(settings: Settings) -> None:
+    """Parse the dbt project now, under the run lock, while this process would only wait for the temporary API
+    (about 1 s): the run's builds reuse the parsed manifest (transform.parsed_manifest, issue #8). A project that
+    does not parse is reported by the run's first build, inside the flow, as any build error is."""
+    from citytrade import transform
+
+    try:
+        transform.parsed_manifest(settings)
+    except transform.BuildError:
+        pass  # raised again, and reported, by the pre-gate build
 
 
 def _preload_run_libraries() -> None:

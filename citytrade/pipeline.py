@@ -56,9 +56,24 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+_held: dict[str, int] = {}  # homes this process holds the run lock of, and how deep
+
+
 @contextmanager
 def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
-    """One run per home at a time: the OS drops the lock when the holder dies, even by SIGKILL."""
+    """One run per home at a time: the OS drops the lock when the holder dies, even by SIGKILL.
+
+    Re-entrant within a process: `citytrade run` takes it before its flow starts (to prepare dbt while the
+    temporary Prefect API boots), and the flow, which takes it itself when a worker runs it, enters it again.
+    """
+    key = str(settings.lock_path.resolve())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     settings.home.mkdir(parents=True, exist_ok=True)
     handle = open(settings.lock_path, "a+")
     try:
@@ -72,7 +87,11 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
         handle.flush()
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
     finally:
         transform.release_warehouse()  # dbt (build, docs) keeps the file open: let go before the next run may start
         handle.close()
