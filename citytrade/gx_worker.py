@@ -29,6 +29,9 @@ class GXWorker:
         self.process = process
         self.log_path = log_path
         self._lock = threading.Lock()
+        self._sent = 0
+        self._ops: dict[int, str] = {}  # ticket -> operation, until its answer is received
+        self._answers: dict[int, dict] = {}  # answers read ahead of their receive
 
     @classmethod
     def start(cls, log_path: Path) -> "GXWorker":
@@ -45,20 +48,31 @@ class GXWorker:
 
     def call(self, op: str, request: dict) -> dict:
         """Send one request, wait for its answer; CheckCouldNotRun if GX raised or the worker is gone."""
+        return self.receive(self.send(op, request))
+
+    def send(self, op: str, request: dict) -> int:
+        """Queue a request without waiting (the worker answers in order); returns the ticket for `receive`."""
         with self._lock:
+            ticket = self._sent = self._sent + 1
+            self._ops[ticket] = op
             try:
                 self.process.stdin.write(json.dumps({"op": op, "args": request}, default=str) + "\n")
                 self.process.stdin.flush()
-                line = self.process.stdout.readline()
             except (BrokenPipeError, OSError) as exc:
-                line = ""
-                reason = type(exc).__name__
-            else:
-                reason = "no answer"
-        if not line:
+                self._answers[ticket] = {"lost": type(exc).__name__}
+        return ticket
+
+    def receive(self, ticket: int) -> dict:
+        """The answer to a sent request: read in order, keeping earlier answers for their own receive."""
+        with self._lock:
+            while ticket not in self._answers:
+                waiting = min(t for t in self._ops if t not in self._answers)
+                line = self.process.stdout.readline()
+                self._answers[waiting] = json.loads(line) if line else {"lost": "no answer"}
+            answer, op = self._answers.pop(ticket), self._ops.pop(ticket)
+        if "lost" in answer:
             code = self.process.poll()
-            raise CheckCouldNotRun(f"the GX worker process ended ({reason}, exit code {code}) during {op}; see {self.log_path}")
-        answer = json.loads(line)
+            raise CheckCouldNotRun(f"the GX worker process ended ({answer['lost']}, exit code {code}) during {op}; see {self.log_path}")
         if "could_not_run" in answer:
             raise CheckCouldNotRun(answer["could_not_run"])
         if "error" in answer:

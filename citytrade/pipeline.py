@@ -129,12 +129,18 @@ def build_post_gate_stage(settings: Settings, unit_tests: bool = False) -> dict[
     return transform.build_models(settings, transform.POST_GATE, unit_tests=unit_tests)
 
 
-def audit_marts_stage(settings: Settings, run_id: str, row_gate: quality.GateResult | None = None) -> tuple[quality.GateResult, list[dict]]:
-    """The mart gate, then the GX Data Docs of this run's gates (the row gate's too), built once."""
+def audit_marts_stage(
+    settings: Settings, run_id: str, row_gate: quality.GateResult | None = None, data_docs: bool = True
+) -> tuple[quality.GateResult, list[dict]]:
+    """The mart gate, then the GX Data Docs of this run's gates (the row gate's too), built once.
+
+    With data_docs=False the caller builds them (the flow starts them and publishes meanwhile: data_docs_stage).
+    """
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gate = quality.run_checkpoint(settings, "mart_gate", con)
         new_alerts = quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
-    quality.build_data_docs(settings, *[g for g in (row_gate, gate) if g is not None])
+    if data_docs:
+        quality.build_data_docs(settings, *[g for g in (row_gate, gate) if g is not None])
     return gate, new_alerts
 
 

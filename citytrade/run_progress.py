@@ -14,6 +14,7 @@ STAGES = [
     "dbt build (marts)",
     "audit marts (GX mart_gate)",
     "publish or hold",
+    "GX Data Docs",
     "notify people",
 ]
 TASK_LOGGER = "prefect.task_runs"  # where the orchestrator logs each task's end; read here, never imported

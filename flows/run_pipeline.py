@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from citytrade import alerts, gx_worker, pipeline, scheduling
+from citytrade import alerts, gx_worker, pipeline, quality, scheduling
 from citytrade.config import Settings
 from citytrade.report import rankings_markdown, validation_markdown
 
@@ -51,7 +51,13 @@ def build_marts(settings: Settings):
 
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
 def audit_marts(settings: Settings, run_id: str, row_gate=None):
-    return pipeline.audit_marts_stage(settings, run_id, row_gate)
+    return pipeline.audit_marts_stage(settings, run_id, row_gate, data_docs=False)  # data_docs below, once
+
+
+@task(name="GX Data Docs")
+def data_docs(build) -> int:
+    """Wait for the Data Docs of both gates, which the GX worker built while the run published."""
+    return quality.finish_data_docs(build)
 
 
 @task(name="publish or hold", **TRANSIENT_RETRIES)
@@ -92,9 +98,13 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             row_gate, new_alerts = audit_rows(settings, run_id)
             pipeline.absorb_gate(report, row_gate, new_alerts)
             report_dbt_nodes("marts", build_marts(settings))
-            mart_gate, new_alerts = audit_marts(settings, run_id, row_gate)  # then the Data Docs of both gates, once
+            mart_gate, new_alerts = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
-            publish(settings, report, mart_gate)
+            docs = quality.start_data_docs(settings, row_gate, mart_gate)  # built by the GX worker meanwhile
+            try:
+                publish(settings, report, mart_gate)
+            finally:
+                data_docs(docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
             report.status, report.message = "failed", pipeline.one_line(exc)

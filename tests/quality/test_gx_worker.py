@@ -53,8 +53,9 @@ def test_the_worker_flags_the_same_rows_as_gx_in_process(raw_dir, home, tmp_path
 
     in_process = _row_gate(settings, broken)
     with gx_worker.running(settings.log_dir / "gx-worker.log") as worker:
+        pending = quality.start_data_docs(settings, in_process)  # answered while the checkpoint below is asked for
         through_worker = _row_gate(settings, broken)
-        docs_pages = quality.build_data_docs(settings, through_worker)
+        docs_pages = quality.finish_data_docs(pending)
     assert worker.process.poll() == 0  # stopped with the block, no process left behind
 
     assert _verdicts(through_worker) == _verdicts(in_process)

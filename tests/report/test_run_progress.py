@@ -58,7 +58,8 @@ def test_run_in_a_terminal_shows_every_stage_and_still_publishes(tmp_path):
     result = subprocess.run(["script", "-qec", command, str(log)], cwd=REPO, env=env, capture_output=True, timeout=600)
     assert result.returncode == 0, log.read_text(errors="replace")[-3000:]
     screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", log.read_text(encoding="utf-8", errors="replace")).replace("\r", "\n")
-    for number, stage in enumerate(STAGES[1:-1], start=1):  # the long stages; notifying is over before a redraw
+    short = {"GX Data Docs", "notify people"}  # over before the bar redraws (the Data Docs are built during the publish)
+    for number, stage in [(number, stage) for number, stage in enumerate(STAGES) if number and stage not in short]:
         assert re.search(rf"citytrade run: {re.escape(stage)} \.\.\..* {number}/{len(STAGES)}", screen), f"no bar at {stage}"
     assert f"{len(STAGES)}/{len(STAGES)}" in screen
     assert "citytrade: published" in screen
