@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -145,6 +146,8 @@ def cmd_run(settings: Settings, args) -> int:
                 if api is not None:
                     _prepare_dbt(settings)  # while the temporary API finishes booting
                     api.wait_ready()
+                else:  # while Prefect creates the flow run and the ingest runs, mostly waiting on I/O
+                    threading.Thread(target=_prepare_dbt, args=(settings,), name="dbt-parse", daemon=True).start()
                 if progress is not None:
                     progress.attach()
                 try:
@@ -163,8 +166,9 @@ def cmd_run(settings: Settings, args) -> int:
 
 def _prepare_dbt(settings: Settings) -> None:
     """Parse the dbt project now, under the run lock, while this process would only wait for the temporary API
-    (about 1 s): the run's builds reuse the parsed manifest (transform.parsed_manifest, issue #8). A project that
-    does not parse is reported by the run's first build, inside the flow, as any build error is."""
+    (about 1 s) or for the Prefect server: the run's builds reuse the parsed manifest (transform.parsed_manifest
+    waits for a parse under way, issue #8). A project that does not parse is reported by the run's first build,
+    inside the flow, as any build error is."""
     from citytrade import transform
 
     try:
