@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from citytrade import pipeline, quality, warehouse
-from citytrade.config import Settings
+from citytrade.config import EXPECTATIONS_DIR, Settings
 from conftest import write_release
 
 
@@ -16,13 +18,36 @@ def synthetic_release(raw_dir: Path, name: str, csv_text: str, **meta) -> Path:
 
 def row_gate(raw_dir: Path, home: Path) -> tuple[Settings, quality.GateResult]:
     """Ingest, build the staging and intermediate models, run the row_gate checkpoint as a run does."""
+    settings = prepare(raw_dir, home)
+    return settings, run_row_gate(settings)
+
+
+def prepare(raw_dir: Path, home: Path) -> Settings:
+    """Ingest and build the staging and intermediate models: what the row gate reads."""
     settings = Settings.from_args(raw_dir, home)
     settings.apply_environment()
     settings.ensure_dirs()
     pipeline.ingest_stage(settings, "test-run")
     pipeline.build_pre_gate_stage(settings)
+    return settings
+
+
+def run_row_gate(settings: Settings, expectations_dir: Path = EXPECTATIONS_DIR) -> quality.GateResult:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        return settings, quality.run_checkpoint(settings, "row_gate", con)
+        return quality.run_checkpoint(settings, "row_gate", con, expectations_dir)
+
+
+def expectations_with_a_broken_check(folder: Path) -> Path:
+    """A copy of expectations/ whose trade_rows suite also tests a column that does not exist: it cannot run."""
+    shutil.copytree(EXPECTATIONS_DIR, folder)
+    suite_path = folder / "suites" / "trade_rows.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"].append(
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "no_such_measure", "max_value": 0},
+         "severity": "warning", "meta": {"check_name": "broken_check"}}  # fmt: skip
+    )
+    suite_path.write_text(json.dumps(suite))
+    return folder
 
 
 def findings(gate: quality.GateResult, check_name: str) -> list[quality.Finding]:

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import pytest
 
 from citytrade import gx_worker, quality, warehouse
-from citytrade.config import EXPECTATIONS_DIR
 from citytrade.data_docs import data_docs_site
-
-from citytrade import pipeline
-from citytrade.config import Settings
+from checks_helpers import expectations_with_a_broken_check, prepare, run_row_gate
 from conftest import write_release
 from test_row_gate import PARTS  # Shenzhen's parts miss its total; Shanghai's and Suzhou's add up
-
-
-def _prepare(raw, home) -> Settings:
-    settings = Settings.from_args(raw, home)
-    settings.apply_environment()
-    settings.ensure_dirs()
-    pipeline.ingest_stage(settings, "test-run")
-    pipeline.build_pre_gate_stage(settings)
-    return settings
-
-
-def _row_gate(settings: Settings, expectations_dir=EXPECTATIONS_DIR) -> quality.GateResult:
-    with warehouse.open_warehouse(settings.warehouse_path) as con:
-        return quality.run_checkpoint(settings, "row_gate", con, expectations_dir)
 
 
 def _verdicts(gate: quality.GateResult) -> list[tuple]:
@@ -40,21 +20,12 @@ def _verdicts(gate: quality.GateResult) -> list[tuple]:
 
 def test_the_worker_flags_the_same_rows_as_gx_in_process(raw_dir, home, tmp_path):
     write_release(raw_dir, "parts.csv", PARTS)
-    settings = _prepare(raw_dir, home)
-    broken = tmp_path / "expectations"  # and one expectation that cannot run: it must come back as such
-    shutil.copytree(EXPECTATIONS_DIR, broken)
-    suite_path = broken / "suites" / "trade_rows.json"
-    suite = json.loads(suite_path.read_text())
-    suite["expectations"].append(
-        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "no_such_measure", "max_value": 0},
-         "severity": "warning", "meta": {"check_name": "broken_check"}}  # fmt: skip
-    )
-    suite_path.write_text(json.dumps(suite))
-
-    in_process = _row_gate(settings, broken)
+    settings = prepare(raw_dir, home)
+    broken = expectations_with_a_broken_check(tmp_path / "expectations")  # one check that cannot run
+    in_process = run_row_gate(settings, broken)
     with gx_worker.running(settings.log_dir / "gx-worker.log") as worker:
         pending = quality.start_data_docs(settings, in_process)  # answered while the checkpoint below is asked for
-        through_worker = _row_gate(settings, broken)
+        through_worker = run_row_gate(settings, broken)
         docs_pages = quality.finish_data_docs(pending)
     assert worker.process.poll() == 0  # stopped with the block, no process left behind
 
@@ -71,16 +42,16 @@ def test_the_worker_flags_the_same_rows_as_gx_in_process(raw_dir, home, tmp_path
 
 def test_a_clean_dataset_passes_through_the_worker(raw_dir, home):
     write_release(raw_dir, "parts.csv", PARTS.splitlines()[0] + "\n" + PARTS.splitlines()[1] + "\n")
-    settings = _prepare(raw_dir, home)
+    settings = prepare(raw_dir, home)
     with gx_worker.running(settings.log_dir / "gx-worker.log"):
-        gate = _row_gate(settings)
+        gate = run_row_gate(settings)
     assert gate.passed, gate.summary()
     assert gate.expectations_run > 5
 
 
 def test_a_worker_that_died_means_the_gate_cannot_run(raw_dir, home):
     write_release(raw_dir, "parts.csv", PARTS)
-    settings = _prepare(raw_dir, home)
+    settings = prepare(raw_dir, home)
     with gx_worker.running(settings.log_dir / "gx-worker.log") as worker:
         worker.process.kill()
         worker.process.wait()

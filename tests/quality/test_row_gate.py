@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import duckdb
 import pytest
 
-from citytrade import pipeline, quality, warehouse
-from citytrade.config import EXPECTATIONS_DIR, Settings
+from citytrade import quality, warehouse
+from citytrade.config import EXPECTATIONS_DIR
+from checks_helpers import expectations_with_a_broken_check, prepare, run_row_gate
 from conftest import SAMPLE_RAW, run_flow, write_release
 
 PARTS = """\
@@ -20,24 +20,10 @@ Suzhou,2023,1,11,2.239,1.4,0.84
 """
 
 
-def _prepare(raw, home) -> Settings:
-    settings = Settings.from_args(raw, home)
-    settings.apply_environment()
-    settings.ensure_dirs()
-    pipeline.ingest_stage(settings, "test-run")
-    pipeline.build_pre_gate_stage(settings)
-    return settings
-
-
-def _row_gate(settings: Settings, expectations_dir=EXPECTATIONS_DIR) -> quality.GateResult:
-    with warehouse.open_warehouse(settings.warehouse_path) as con:
-        return quality.run_checkpoint(settings, "row_gate", con, expectations_dir)
-
-
 def test_row_whose_parts_miss_the_total_beyond_rounding_fails_exactly_that_row(raw_dir, home):
     write_release(raw_dir, "parts.csv", PARTS)
-    settings = _prepare(raw_dir, home)
-    gate = _row_gate(settings)
+    settings = prepare(raw_dir, home)
+    gate = run_row_gate(settings)
     parts = [f for f in gate.findings if f.check_name == "parts_and_totals"]
     assert len(parts) == 1 and parts[0].severity == "error"
     with warehouse.connect(settings.warehouse_path) as con:  # dbt in this process holds the file open read-write
@@ -52,9 +38,9 @@ def test_row_whose_parts_miss_the_total_beyond_rounding_fails_exactly_that_row(r
     assert "Shenzhen" in message and "3.90" in message and "1.59" in message
 
 
-def test_sample_releases_pass_the_row_gate(tmp_path):
-    settings = _prepare(SAMPLE_RAW, tmp_path / "home")
-    gate = _row_gate(settings)
+def test_sample_releases_pass_therun_row_gate(tmp_path):
+    settings = prepare(SAMPLE_RAW, tmp_path / "home")
+    gate = run_row_gate(settings)
     assert gate.passed, gate.summary()
     assert gate.expectations_run >= 5
 
@@ -72,17 +58,9 @@ def test_failing_row_is_kept_out_of_the_marts_and_alerted(prefect_harness, raw_d
 
 def test_an_expectation_that_cannot_run_fails_the_gate(raw_dir, home, tmp_path):
     write_release(raw_dir, "parts.csv", PARTS.splitlines()[0] + "\n" + PARTS.splitlines()[1] + "\n")
-    settings = _prepare(raw_dir, home)
-    broken = tmp_path / "expectations"
-    shutil.copytree(EXPECTATIONS_DIR, broken)
-    suite_path = broken / "suites" / "trade_rows.json"
-    suite = json.loads(suite_path.read_text())
-    suite["expectations"].append(
-        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "no_such_measure", "max_value": 0},
-         "severity": "warning", "meta": {"check_name": "broken_check"}}  # fmt: skip
-    )
-    suite_path.write_text(json.dumps(suite))
-    gate = _row_gate(settings, broken)
+    settings = prepare(raw_dir, home)
+    broken = expectations_with_a_broken_check(tmp_path / "expectations")
+    gate = run_row_gate(settings, broken)
     broken_findings = [f for f in gate.findings if f.check_name == "broken_check"]
     assert len(broken_findings) == 1
     assert broken_findings[0].could_not_run and broken_findings[0].severity == "error"
@@ -94,7 +72,7 @@ def test_duplicated_row_ids_mean_the_gate_cannot_run(raw_dir, home, tmp_path):
     import yaml
 
     write_release(raw_dir, "parts.csv", PARTS)
-    settings = _prepare(raw_dir, home)
+    settings = prepare(raw_dir, home)
     doubled = tmp_path / "expectations"
     shutil.copytree(EXPECTATIONS_DIR, doubled)
     spec_path = doubled / "checkpoints" / "row_gate.yml"
@@ -105,4 +83,4 @@ def test_duplicated_row_ids_mean_the_gate_cannot_run(raw_dir, home, tmp_path):
     )
     spec_path.write_text(yaml.safe_dump(spec))
     with pytest.raises(quality.CheckCouldNotRun, match=r"observation_id has 0 null\(s\) and 1 duplicated value"):
-        _row_gate(settings, doubled)
+        run_row_gate(settings, doubled)
