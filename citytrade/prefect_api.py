@@ -33,7 +33,6 @@ class TemporaryAPI:
         self.port = port
         self.log_path = log_path
         self.startup_timeout = 20.0  # Prefect's default; start_if_needed sets the configured one
-        self.template_from: Path | None = None  # a Prefect home whose database this server has just created
 
     @property
     def url(self) -> str:
@@ -52,9 +51,8 @@ class TemporaryAPI:
             if os.environ.get(name, "").strip().lower() in {"0", "false", "no", "off"}:
                 return None
         prefect_home = Path(os.environ["PREFECT_HOME"]) if os.environ.get("PREFECT_HOME") else None
-        new_database = prefect_home is not None and _default_database() and not (prefect_home / "prefect.db").exists()
-        if new_database and seed_prefect_home(prefect_home):
-            new_database = False
+        if prefect_home is not None and _default_database() and not (prefect_home / "prefect.db").exists():
+            seed_prefect_home(prefect_home)
         spec = importlib.util.find_spec("prefect")
         app_dir = Path(list(spec.submodule_search_locations)[0]).parent
         port = _free_port()
@@ -67,9 +65,7 @@ class TemporaryAPI:
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         print(f"Starting temporary Prefect API on http://127.0.0.1:{port}", file=sys.stderr)
-        api = cls(process, port, log_path)
-        api.template_from = prefect_home if new_database else None
-        return api
+        return cls(process, port, log_path)
 
     def wanted(self) -> bool:
         """False when Prefect's settings, from any source, name an API or turn ephemeral mode off."""
@@ -99,8 +95,6 @@ class TemporaryAPI:
             try:
                 with _LOOPBACK.open(f"{self.url}/health", timeout=2) as response:
                     if response.status == 200:
-                        if self.template_from is not None:  # migrated and nothing run yet: the next new home copies it
-                            save_template(self.template_from)
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
@@ -127,10 +121,11 @@ class TemporaryAPI:
 # ---- a new home's Prefect database
 #
 # On a new home Prefect's server creates its SQLite database: about 90 migrations and the block registry, 7 s of a
-# cold run's 30 (issue #8). Every new home of one environment would get the same result, so the first one made
-# (by `scripts/dev.py setup`, or by the first run) is kept as a template beside the installed packages, under
-# Prefect's version, and later new homes start from a copy. Prefect still checks the copy at start-up (its
-# migrations to head are then a no-op). A configured database URL is left alone.
+# cold run's 30 (issue #8). Every new home of one environment would get the same result, so `scripts/dev.py`
+# set-up makes one (`python -m citytrade.prefect_api`) and keeps it as a template beside the installed packages,
+# under Prefect's version; new homes start from a copy. A run never writes it: its state stays under its home.
+# Without a template a new home migrates as before. Prefect still checks the copy at start-up (its migrations to
+# head are then a no-op). A configured database URL is left alone.
 
 TEMPLATE_FILES = ("prefect.db", "memo_store.toml")  # the database, and the memo that its blocks are registered
 
@@ -154,32 +149,24 @@ def seed_prefect_home(prefect_home: Path) -> bool:
     return True
 
 
-def save_template(prefect_home: Path) -> bool:
-    """Keep a consistent copy (SQLite's backup) of a just-created Prefect database as the template; False if it
-    cannot be written (a read-only environment), which only means later new homes migrate as before."""
+def _save_template(prefect_home: Path) -> None:
+    """Keep a consistent copy (SQLite's backup) of a just-created Prefect database, and its memo, as the template."""
     import sqlite3
 
     template = template_dir()
     staging = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    source = sqlite3.connect(f"file:{prefect_home / 'prefect.db'}?mode=ro", uri=True)
+    target = sqlite3.connect(staging / "prefect.db")
     try:
-        staging.mkdir(parents=True, exist_ok=True)
-        source = sqlite3.connect(f"file:{prefect_home / 'prefect.db'}?mode=ro", uri=True)
-        target = sqlite3.connect(staging / "prefect.db")
-        try:
-            source.backup(target)
-        finally:
-            source.close()
-            target.close()
-        shutil.copyfile(prefect_home / "memo_store.toml", staging / "memo_store.toml")
-        if template.exists():
-            shutil.rmtree(staging)
-            return True
-        os.replace(staging, template)
-        return True
-    except (OSError, sqlite3.Error) as exc:
-        print(f"note: no Prefect database template kept ({type(exc).__name__}: {exc})", file=sys.stderr)
-        shutil.rmtree(staging, ignore_errors=True)
-        return False
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    shutil.copyfile(prefect_home / "memo_store.toml", staging / "memo_store.toml")
+    shutil.rmtree(template, ignore_errors=True)
+    os.replace(staging, template)
 
 
 def _default_database() -> bool:
@@ -187,21 +174,25 @@ def _default_database() -> bool:
 
 
 def make_template() -> int:
-    """`python -m citytrade.prefect_api`: create the template once (scripts/dev.py setup calls it after installing)."""
+    """`python -m citytrade.prefect_api`: create the template once (scripts/dev.py setup calls it after installing):
+    start Prefect's server on an empty home, let it migrate and register its blocks, stop it, keep the database."""
     import tempfile
 
     if all((template_dir() / name).is_file() for name in TEMPLATE_FILES):
         return 0
     with tempfile.TemporaryDirectory(prefix="citytrade-prefect-") as scratch:
         os.environ["PREFECT_HOME"] = scratch
+        os.environ.pop("PREFECT_API_URL", None)
         api = TemporaryAPI.start_if_needed(Path(scratch) / "api.log")
         if api is None:
-            return 0
+            print("citytrade: ephemeral Prefect is switched off here; no database template made", file=sys.stderr)
+            return 0  # only a start-up saving: new homes migrate their own database
         try:
             api.wait_ready()
         finally:
             api.stop()
-    return 0 if all((template_dir() / name).is_file() for name in TEMPLATE_FILES) else 1
+        _save_template(Path(scratch))
+    return 0
 
 
 def _free_port() -> int:

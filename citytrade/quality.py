@@ -86,8 +86,8 @@ def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
         return json.load(handle)
 
 
-def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR) -> dict[str, pd.DataFrame]:
-    """Copy each relation the checkpoint validates to an Arrow file GX reads; returns the extracted frames.
+def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR) -> None:
+    """Copy each relation the checkpoint validates to an Arrow file GX reads.
 
     Each relation is computed once (the check models are views). Its id column must be unique and not null, or
     verdicts could not be tied to rows: the gate cannot run then (CheckCouldNotRun), it does not pass.
@@ -95,16 +95,12 @@ def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: P
     import pyarrow.feather as feather
 
     extracts_dir.mkdir(parents=True, exist_ok=True)
-    frames = {}
     for validation in spec["validations"]:
         path = extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"
         columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), con)
         table = con.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
         feather.write_feather(table, path, compression="uncompressed")
-        frame = table.to_pandas()
-        _check_row_ids(spec["name"], validation, frame)
-        frames[validation["dataset"]] = frame
-    return frames
+        _check_row_ids(spec["name"], validation, table)
 
 
 def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:
@@ -128,11 +124,11 @@ def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection
     return ", ".join(f'"{name}"' for name in columns if name in wanted) or "*"
 
 
-def _check_row_ids(checkpoint: str, validation: dict, frame: pd.DataFrame) -> None:
+def _check_row_ids(checkpoint: str, validation: dict, table) -> None:
     id_column = validation.get("id_column")
     if not id_column:
         return
-    ids = frame[id_column]
+    ids = table.column(id_column).to_pandas()
     nulls = int(ids.isna().sum())
     duplicated = ids[ids.duplicated(keep=False) & ids.notna()]
     if nulls or len(duplicated):

@@ -18,7 +18,7 @@ POST_GATE = ["intermediate.int_trade_observations_validated+", "marts"]
 PRE_GATE_EXCLUDE = ["intermediate.int_trade_observations_validated+"]
 
 # A run builds models and runs the data tests; the dbt unit tests test the SQL, not the data, so they run in CI
-# (`citytrade build --unit-tests`, tests/marts/test_dbt_unit_tests.py), not in every scheduled run (issue #8).
+# (`citytrade build`, tests/marts/test_dbt_unit_tests.py), not in every scheduled run (issue #8).
 RUN_EXCLUDES = ["--exclude-resource-type", "unit_test"]
 
 _parsed: tuple[tuple, object] | None = None  # (what the manifest depends on, the manifest): parsed once per process

@@ -37,7 +37,7 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     cwd.mkdir()
     user_home = tmp_path / "user-home"
     user_home.mkdir()
-    repo_before, raw_before = _tree(REPO), _tree(raw)
+    repo_before, raw_before, template_before = _tree(REPO), _tree(raw), _tree(template_dir())
     env = {"HOME": str(user_home)}
     full_env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
     result = subprocess.run(
@@ -57,14 +57,31 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     assert (home / "logs" / "prefect-api.log").is_file()
     # the new home's Prefect database is a copy of the environment's migrated template (issue #8), and Prefect ran on it
     assert _block_types(home / "prefect" / "prefect.db") == _block_types(template_dir() / "prefect.db")
+    assert _tree(template_dir()) == template_before  # read, never written, by a run
     with sqlite3.connect(home / "prefect" / "prefect.db") as db:
         assert db.execute("select count(*) from flow_run where state_type = 'COMPLETED'").fetchone()[0] == 1
 
 
 def _block_types(database: Path) -> list[tuple]:
     """Block types with their creation times: equal only if one database is a copy of the other."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+    with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as db:  # reads without a -shm file beside it
         return db.execute("select slug, created from block_type order by slug").fetchall()
+
+
+def test_the_template_is_a_migrated_empty_prefect_database_that_new_homes_copy(tmp_path, monkeypatch):
+    """What `scripts/dev.py` set-up runs (`python -m citytrade.prefect_api`), here into a folder of the test's."""
+    from citytrade import prefect_api
+
+    monkeypatch.setattr(prefect_api, "template_dir", lambda: tmp_path / "template")
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "unused"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert prefect_api.make_template() == 0
+    with sqlite3.connect(f"file:{tmp_path / 'template' / 'prefect.db'}?immutable=1", uri=True) as db:
+        assert db.execute("select count(*) from alembic_version").fetchone()[0] == 1  # migrated to head
+        assert db.execute("select count(*) from block_type").fetchone()[0] > 0  # blocks registered
+        assert db.execute("select count(*) from flow_run").fetchone()[0] == 0  # nothing run on it
+    assert prefect_api.seed_prefect_home(tmp_path / "home")
+    assert _block_types(tmp_path / "home" / "prefect.db") == _block_types(tmp_path / "template" / "prefect.db")
 
 
 def test_a_configured_prefect_database_is_not_seeded(tmp_path):
