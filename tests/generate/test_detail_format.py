@@ -62,3 +62,37 @@ def test_a_detail_file_in_dollars_is_refused_whole(raw_dir, tmp_path):
     summary = ingest_releases(raw_dir, tmp_path / "warehouse.duckdb", "run-1")
     assert summary.rejected == ["detail_usd.csv"]
     assert "yuan units only" in summary.problems[0]
+
+
+CLEAN = "\n".join(line for i, line in enumerate(DETAIL.splitlines()) if i in (0, 1, 2, 3, 9)) + "\n" + "广州市,2024,1,2, ASEAN ,S16,1e3,+5\n"
+
+
+def _loaded(raw_dir, warehouse) -> list[tuple]:
+    summary = ingest_releases(raw_dir, warehouse, "run-1")
+    assert summary.problems == []
+    con = connect(warehouse)
+    try:
+        return con.execute("select * exclude (release_id) from raw.trade_detail order by row_number").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_clean_file_is_loaded_from_its_typed_read_with_the_rows_the_text_read_gives(raw_dir, tmp_path, monkeypatch):
+    from citytrade.parsers.citytrade_detail_v1 import DetailRows
+
+    write_release(raw_dir, "detail_2024.csv", CLEAN, format="citytrade-detail-v1", unit="10k_yuan", synthetic="true")
+    checked = DetailRows._load_checked
+
+    def no_text_read(self, con, release_id):
+        raise AssertionError("a clean file was read as text")
+
+    monkeypatch.setattr(DetailRows, "_load_checked", no_text_read)
+    typed = _loaded(raw_dir, tmp_path / "typed.duckdb")
+
+    monkeypatch.setattr(DetailRows, "_load_checked", checked)
+    monkeypatch.setattr(DetailRows, "_load_typed", lambda self, con, release_id: False)
+    as_text = _loaded(raw_dir, tmp_path / "text.duckdb")
+
+    assert typed == as_text
+    assert [row[0] for row in typed] == [2, 3, 4, 5, 6]  # line numbers: the header is line 1
+    assert typed[-1][1:] == ("440100", 2024, 1, 2, "firm_location", "ASEAN", "S16", "10k_yuan", 1000.0, 5.0)  # 广州市, trimmed
