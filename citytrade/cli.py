@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -126,61 +125,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from citytrade.run_progress import stage_progress
-
+    from citytrade import dbt_worker
     from citytrade.prefect_api import TemporaryAPI
+    from citytrade.run_progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
     api = TemporaryAPI.start_if_needed(settings.log_dir / "prefect-api.log")  # boots while the imports below run
     try:
-        # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
-        with stage_progress(enabled=sys.stderr.isatty()) as progress:
-            from flows.run_pipeline import run_pipeline
-            from citytrade.pipeline import PublishBlocked, run_lock
+        # dbt is imported (3 s) in its own process, started before Prefect's import here (issue #8)
+        with dbt_worker.running(settings.log_dir / "dbt-worker.log") as dbt:
+            # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
+            with stage_progress(enabled=sys.stderr.isatty()) as progress:
+                from flows.run_pipeline import run_pipeline
+                from citytrade.pipeline import PublishBlocked, run_lock
 
-            _preload_run_libraries()
-            if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
-                api.stop()
-                api = None
-            with run_lock(settings, wait=args.wait):  # the flow enters it again: this process holds it
-                if api is not None:
-                    _prepare_dbt(settings)  # while the temporary API finishes booting
-                    api.wait_ready()
-                else:  # while Prefect creates the flow run and the ingest runs, mostly waiting on I/O
-                    threading.Thread(target=_prepare_dbt, args=(settings,), name="dbt-parse", daemon=True).start()
-                if progress is not None:
-                    progress.attach()
-                try:
-                    with api.in_use() if api is not None else nullcontext():
-                        report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
-                except PublishBlocked:
-                    _print_problems(_last_report(settings))
-                    raise
+                if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
+                    api.stop()
+                    api = None
+                with run_lock(settings, wait=args.wait):  # the flow enters it again: this process holds it
+                    # The worker parses the project now (it writes the home's partial-parse file: under the lock)
+                    # while this process waits for the temporary API, or Prefect creates the flow run and the ingest
+                    # runs. A project that does not parse is reported by the run's first build, as any build error is.
+                    dbt.send("parse", dbt_worker.settings_args(settings))
+                    if api is not None:
+                        api.wait_ready()
+                    if progress is not None:
+                        progress.attach()
+                    try:
+                        with api.in_use() if api is not None else nullcontext():
+                            report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+                    except PublishBlocked:
+                        _print_problems(_last_report(settings))
+                        raise
     finally:
         if api is not None:
             api.stop()
     _print_problems(report.__dict__)
     print(f"citytrade: {report.message}")
     return EXIT_OK
-
-
-def _prepare_dbt(settings: Settings) -> None:
-    """Parse the dbt project now, under the run lock, while this process would only wait for the temporary API
-    (about 1 s) or for the Prefect server: the run's builds reuse the parsed manifest (transform.parsed_manifest
-    waits for a parse under way, issue #8). A project that does not parse is reported by the run's first build,
-    inside the flow, as any build error is."""
-    from citytrade import transform
-
-    try:
-        transform.parsed_manifest(settings)
-    except transform.BuildError:
-        pass  # raised again, and reported, by the pre-gate build
-
-
-def _preload_run_libraries() -> None:
-    """dbt is imported by the stages anyway (1.1 s): here it loads while the temporary API boots. GX loads in the
-    run's GX worker process meanwhile (citytrade.gx_worker)."""
-    import dbt.cli.main  # noqa: F401
 
 
 def cmd_ingest(settings: Settings, args) -> int:

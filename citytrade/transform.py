@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 
 from citytrade.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_project_files
@@ -31,8 +32,15 @@ def build_models(
 ) -> dict[str, str]:
     """`dbt build --select ...`; returns node name -> status; raises BuildError on any error or test failure.
 
-    Without `unit_tests` the dbt unit tests are left out (they test the SQL, not the data: CI runs them).
+    Without `unit_tests` the dbt unit tests are left out (they test the SQL, not the data: CI runs them). In a run
+    with a dbt worker process (citytrade.dbt_worker), the worker builds: the same function, there.
     """
+    from citytrade import dbt_worker
+
+    worker = dbt_worker.current()
+    if worker is not None:
+        options = {"select": select, "full_refresh": full_refresh, "unit_tests": unit_tests, "exclude": exclude}
+        return worker.call("build", {**dbt_worker.settings_args(settings), **options})
     from dbt.cli.main import dbtRunner
 
     settings.apply_environment()
@@ -162,11 +170,12 @@ def _common_args(settings: Settings) -> list[str]:
 
 def release_warehouse() -> None:
     """dbt-duckdb keeps the warehouse open until the process exits; close it, so that once a run drops the run
-    lock the next run (queued with --wait) can open the warehouse at once."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
+    lock the next run (queued with --wait) can open the warehouse at once. A no-op where dbt never connected (a run
+    whose dbt worker built): importing dbt to find that out would cost 3 s."""
+    if "dbt.adapters.duckdb.connections" not in sys.modules:
         return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
     with DuckDBConnectionManager._LOCK:
         environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
     if environment is not None:

@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from citytrade import alerts, gx_worker, pipeline, quality, scheduling
+from citytrade import alerts, dbt_worker, gx_worker, pipeline, quality, scheduling
 from citytrade.config import Settings
 from citytrade.report import rankings_markdown, validation_markdown
 
@@ -89,7 +89,11 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     settings.apply_environment()  # before the GX worker starts: it inherits GX's telemetry switch and the paths
     run_id = str(flow_run.get_id() or pipeline.new_run_id())
     report = pipeline.RunReport(run_id=run_id)
-    with pipeline.run_lock(settings, wait=wait_for_lock), gx_worker.running(settings.log_dir / "gx-worker.log"):
+    with (
+        pipeline.run_lock(settings, wait=wait_for_lock),
+        dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings),  # or the one `citytrade run` started
+        gx_worker.running(settings.log_dir / "gx-worker.log"),
+    ):
         pipeline.begin_run(settings, run_id)
         try:
             summary = ingest(settings, run_id)

@@ -1,0 +1,139 @@
+"""Helper processes of a run: a module that imports a heavy library on the other core, then answers requests.
+
+A run needs dbt (3 s to import here, plus the parse) and GX (2-6 s) long after it starts; in the run's own process
+their imports would come one after the other, before the first build (issue #8). A helper process imports its
+library as soon as it starts and then serves requests, one JSON line each way, in order, until its input ends.
+The run's process keeps everything else. If a helper dies or fails, the request raises the caller's error class:
+a build or a gate that could not run fails the run, it never passes.
+
+The GX worker (citytrade.gx_worker) and the dbt worker (citytrade.dbt_worker) are the two helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+
+class HelperProcess:
+    """The run's side of one helper: send requests, receive answers, stop it."""
+
+    def __init__(self, process: subprocess.Popen, log_path: Path, label: str, error: type[Exception], raises: dict[str, type[Exception]]):
+        self.process, self.log_path, self.label, self.error, self.raises = process, log_path, label, error, raises
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._ops: dict[int, str] = {}  # ticket -> operation, until its answer is received
+        self._answers: dict[int, dict] = {}  # answers read ahead of their receive
+
+    @classmethod
+    def start(cls, module: str, log_path: Path, label: str, error: type[Exception], raises: dict[str, type[Exception]] | None = None):
+        """Start `python -m module`; `raises` maps the names of exceptions the helper sends back to the classes raised here."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", module],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, text=True, encoding="utf-8", bufsize=1,
+            )  # fmt: skip
+        return cls(process, log_path, label, error, raises or {})
+
+    def call(self, op: str, request: dict):
+        """Send one request, wait for its answer."""
+        return self.receive(self.send(op, request))
+
+    def send(self, op: str, request: dict) -> int:
+        """Queue a request without waiting (the helper answers in order); returns the ticket for `receive`."""
+        with self._lock:
+            ticket = self._sent = self._sent + 1
+            self._ops[ticket] = op
+            try:
+                self.process.stdin.write(json.dumps({"op": op, "args": request}, default=str) + "\n")
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                self._answers[ticket] = {"lost": type(exc).__name__}
+        return ticket
+
+    def receive(self, ticket: int):
+        """The answer to a sent request: read in order, keeping earlier answers for their own receive."""
+        with self._lock:
+            while ticket not in self._answers:
+                waiting = min(t for t in self._ops if t not in self._answers)
+                line = self.process.stdout.readline()
+                self._answers[waiting] = json.loads(line) if line else {"lost": "no answer"}
+            answer, op = self._answers.pop(ticket), self._ops.pop(ticket)
+        if "lost" in answer:
+            code = self.process.poll()
+            raise self.error(f"the {self.label} process ended ({answer['lost']}, exit code {code}) during {op}; see {self.log_path}")
+        if "raised" in answer:
+            raise self.raises.get(answer["raised"], self.error)(answer["message"])
+        if "error" in answer:
+            raise self.error(f"{op} failed in the {self.label}: {answer['error']}; see {self.log_path}")
+        return answer["ok"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.close()  # end of requests: the helper returns
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def begin():
+    """First thing in a helper, before its heavy import: end with the run, keep stdout for the answers only.
+
+    Returns the answers stream for `serve`; anything the library prints goes to the log (stderr) instead.
+    """
+    _die_with_parent()
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return answers
+
+
+def serve(answers, operations: dict[str, Callable], passed_on: tuple[type[Exception], ...] = ()) -> None:
+    """Answer requests from stdin until stdin ends, then exit at once.
+
+    Exceptions of the `passed_on` classes go back by name and message (raised again as such in the run); any other
+    goes back as an error.
+    """
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = {"ok": operations[request["op"]](**request["args"])}
+        except passed_on as exc:
+            answer = {"raised": type(exc).__name__, "message": str(exc)}
+        except Exception as exc:  # sent back whole: the run turns it into a failed build or gate
+            answer = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        answers.write(json.dumps(answer, default=str) + "\n")
+        answers.flush()
+    answers.close()
+    sys.stderr.flush()
+    os._exit(0)  # nothing left to clean up: tearing down dbt's or GX's modules would cost the run about 1 s at its end
+
+
+def _die_with_parent() -> None:
+    """A helper whose run was killed (SIGKILL) must not go on holding the warehouse: once the run's process is gone
+    (this one is re-parented), the helper ends too, even in the middle of a request. (prctl's PDEATHSIG would follow
+    the thread that started the helper, not the process.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

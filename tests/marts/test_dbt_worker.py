@@ -1,0 +1,95 @@
+"""The run's dbt worker process (citytrade.dbt_worker) builds what dbt in-process builds; a lost worker fails the build
+and a killed run leaves no worker holding the warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from citytrade import dbt_worker, transform
+from citytrade.config import Settings
+from citytrade.warehouse import connect
+from conftest import REPO, SAMPLE_RAW
+
+
+@pytest.fixture
+def settings(sample_home: Path, tmp_path: Path) -> Settings:
+    home = tmp_path / "home"
+    shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("run.lock"))
+    return Settings.from_args(SAMPLE_RAW, home)
+
+
+def test_the_worker_builds_the_marts_as_dbt_in_process_does(settings: Settings):
+    in_process = transform.build_models(settings, transform.POST_GATE)
+    with connect(settings.warehouse_path) as con:
+        con.execute("drop table marts.city_trade_ranking")  # the worker's build must make it again
+    with dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings) as worker:
+        through_worker = transform.build_models(settings, transform.POST_GATE)
+        assert worker.process.pid != os.getpid()
+    assert worker.process.poll() == 0  # stopped with the block, no process left behind
+    assert through_worker == in_process
+    assert through_worker["city_trade_ranking"] == "success" and through_worker["unique_dim_area_area_code"] == "pass"
+    with connect(settings.warehouse_path) as con:  # the worker let go of the warehouse: this process opens it
+        shenzhen = con.execute(
+            "select rank_total from marts.city_trade_ranking where year = 2025 and month_to = 12 and basis = 'firm_location' and name_en = 'Shenzhen'"
+        ).fetchone()
+    assert shenzhen == (1,)
+
+
+def test_a_worker_that_died_fails_the_build(settings: Settings):
+    with dbt_worker.running(settings.log_dir / "dbt-worker.log") as worker:
+        worker.process.kill()
+        worker.process.wait()
+        with pytest.raises(transform.BuildError, match=r"dbt worker process ended .*exit code -9.* during build"):
+            transform.build_models(settings, transform.POST_GATE)
+
+
+def test_the_worker_ends_when_its_run_is_killed_mid_build(settings: Settings, tmp_path: Path):
+    """A run SIGKILLed while its worker builds must not leave dbt holding the warehouse for the next run."""
+    pid_file = tmp_path / "worker.pid"
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from citytrade import dbt_worker, transform
+        from citytrade.config import Settings
+        os.environ["CITYTRADE_TEST_PAUSE_AT"] = "dbt-build"  # the build holds once the first mart is written
+        settings = Settings.from_args({str(SAMPLE_RAW)!r}, {str(settings.home)!r})
+        settings.apply_environment()
+        with dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings) as worker:
+            worker.send("build", {{**dbt_worker.settings_args(settings), "select": transform.POST_GATE}})
+            Path({str(pid_file)!r}).write_text(str(worker.process.pid))
+            time.sleep(600)
+    """)
+    run = subprocess.Popen([sys.executable, "-c", script])
+    marker = settings.home / "paused-at-dbt-build"
+    deadline = time.monotonic() + 180
+    while not (marker.exists() and pid_file.exists()):
+        assert run.poll() is None and time.monotonic() < deadline, "the worker's build never reached its first mart"
+        time.sleep(0.1)
+    worker_pid = int(pid_file.read_text())
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 20
+    while _alive(worker_pid):
+        assert time.monotonic() < deadline, "the dbt worker outlived its killed run"
+        time.sleep(0.1)
+    assert marker.exists()  # it was still holding the build when it ended, not finishing it
+    with connect(settings.warehouse_path) as con:  # the next run can open the warehouse
+        assert con.execute("select count(*) from marts.dim_area").fetchone()[0] > 300
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended; init reaps it
+    except FileNotFoundError:
+        return False
