@@ -125,15 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from citytrade import dbt_worker
+    from citytrade import dbt_worker, gx_worker
     from citytrade.prefect_api import TemporaryAPI
     from citytrade.run_progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
     api = TemporaryAPI.start_if_needed(settings.log_dir / "prefect-api.log")  # boots while the imports below run
     try:
-        # dbt is imported (3 s) in its own process, started before Prefect's import here (issue #8)
-        with dbt_worker.running(settings.log_dir / "dbt-worker.log") as dbt:
+        # dbt (3 s) is imported in its own process, started before Prefect's import here (issue #8). So is GX (2-6 s)
+        # against a running server; with the temporary API booting too, GX starts with the flow, or the API's boot,
+        # which the flow waits for, would share the two cores with three imports.
+        early_gx = gx_worker.running(settings.log_dir / "gx-worker.log") if api is None else nullcontext()
+        with dbt_worker.running(settings.log_dir / "dbt-worker.log") as dbt, early_gx:
             # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
             with stage_progress(enabled=sys.stderr.isatty()) as progress:
                 from flows.run_pipeline import run_pipeline

@@ -27,14 +27,18 @@ def current() -> HelperProcess | None:
 
 @contextmanager
 def running(log_path: Path) -> Iterator[HelperProcess]:
-    """A GX worker for the length of the block; quality.run_checkpoint and build_data_docs use it meanwhile."""
+    """A GX worker for the length of the block (the one already running, if `citytrade run` started it);
+    quality.run_checkpoint and build_data_docs use it meanwhile."""
     global _current
+    if _current is not None:
+        yield _current
+        return
     worker = HelperProcess.start("citytrade.gx_worker", log_path, "GX worker", CheckCouldNotRun, {"CheckCouldNotRun": CheckCouldNotRun})
-    previous, _current = _current, worker
+    _current = worker
     try:
         yield worker
     finally:
-        _current = previous
+        _current = None
         worker.stop()
 
 
