@@ -8,7 +8,8 @@ Scenarios (each builds on the one before, in its own temporary folder):
 For each, citytrade runs as `citytrade run` twice over, on separate homes: once on the ephemeral Prefect API and
 once against a `prefect server` this script starts (and stops) on loopback; the floor runs on its own database.
 Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
-process (getrusage), rows per second, and the ratio to the floor.
+process (getrusage), rows per second, the ratio to the floor, and a CPU gauge taken before each scenario (how
+fast the machine is just then: a shared machine's speed varies).
 
     python benchmarks/run.py [--scenario a|b|c ...] [--years 7] [--detail-rows 10000000] [--workdir DIR] [--keep]
 """
@@ -46,6 +47,7 @@ class Measure:
     exit_code: int
     cpu_seconds: float = 0.0  # user + system CPU of the whole tree: steadier than wall time on a busy machine
     load_average: float = 0.0  # 1-minute load average when the run ended: other work on the machine skews wall times
+    gauge_seconds: float = 0.0  # the CPU gauge just before the scenario: this shared machine's speed varies by 30 %
 
     @property
     def rows_per_second(self) -> float:
@@ -112,6 +114,18 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, 
     return seconds, peak / 1024, largest / 1024, code, cpu
 
 
+GAUGE = "s = 0\nfor i in range(20_000_000):\n    s += i\n"
+
+
+def cpu_gauge() -> float:
+    """Seconds a fresh interpreter takes for 20M additions: how fast this machine is right now (1.8-2.6 s seen on
+    the same 2-core machine within one day). Read a run's seconds against the floor's of the same scenario, and
+    different days' figures against their gauges."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", GAUGE], check=True)
+    return time.perf_counter() - started
+
+
 # ---- a Prefect server for the "running server" runs
 
 
@@ -175,20 +189,20 @@ def loaded_rows(home: Path, since_runs: int) -> int:
     return json.loads(lines[-1])["rows_loaded"] if len(lines) > since_runs else 0
 
 
-def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path) -> Measure:
+def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path, gauge: float) -> Measure:
     runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
     cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
     seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log")
-    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0])
+    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
 
 
-def run_floor(scenario: str, raw: Path, work: Path, logs: Path) -> Measure:
+def run_floor(scenario: str, raw: Path, work: Path, logs: Path, gauge: float) -> Measure:
     log = logs / f"{scenario}-floor.log"
     cmd = [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--raw-dir", str(raw), "--db", str(work / "floor.duckdb"), "--out", str(work / "floor-published")]
     seconds, tree, single, code, cpu = measure(cmd, {**os.environ, **OFFLINE}, log)
     printed = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
     rows = json.loads(printed[-1])["rows_loaded"] if code == 0 and printed else 0
-    return Measure(scenario, "floor", seconds, tree, single, rows, code, cpu, os.getloadavg()[0])
+    return Measure(scenario, "floor", seconds, tree, single, rows, code, cpu, os.getloadavg()[0], gauge)
 
 
 def machine() -> str:
@@ -231,27 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # (a) cold full run
             generate(raw, "--years", str(args.years))
-            for runner, env in runners.items():
-                results.append(run_citytrade("a", runner, raw, work / f"home-{runner}", env, logs))
-                print(_line(results[-1]), flush=True)
-            results.append(run_floor("a", raw, work, logs))
-            print(_line(results[-1]), flush=True)
+            run_scenario("a", runners, raw, work, logs, results)
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                for runner, env in runners.items():
-                    results.append(run_citytrade("b", runner, raw, work / f"home-{runner}", env, logs))
-                    print(_line(results[-1]), flush=True)
-                results.append(run_floor("b", raw, work, logs))
-                print(_line(results[-1]), flush=True)
+                run_scenario("b", runners, raw, work, logs, results)
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                for runner, env in runners.items():
-                    results.append(run_citytrade("c", runner, raw, work / f"home-{runner}", env, logs))
-                    print(_line(results[-1]), flush=True)
-                results.append(run_floor("c", raw, work, logs))
-                print(_line(results[-1]), flush=True)
+                run_scenario("c", runners, raw, work, logs, results)
         finally:
             if server:
                 server.__exit__(None, None, None)
@@ -265,14 +267,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(m.exit_code == 0 for m in results) else 1
 
 
+def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure]) -> None:
+    """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
+    gauge = cpu_gauge()
+    for runner, env in runners.items():
+        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge))
+        print(_line(results[-1]), flush=True)
+    results.append(run_floor(scenario, raw, work, logs, gauge))
+    print(_line(results[-1]), flush=True)
+
+
 def _line(m: Measure) -> str:
     return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
-            f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  exit {m.exit_code}")  # fmt: skip
+            f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  "
+            f"gauge {m.gauge_seconds:4.2f} s  exit {m.exit_code}")  # fmt: skip
 
 
 def table(results: list[Measure], wanted: set[str]) -> str:
-    lines = ["| scenario | runner | wall s | CPU s | peak RSS tree MB | largest process MB | rows | rows/s | x floor (wall) | x floor (CPU) | load |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | runner | wall s | CPU s | peak RSS tree MB | largest process MB | rows | rows/s | x floor (wall) | x floor (CPU) | load | gauge s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     floors = {m.scenario: m for m in results if m.runner == "floor"}
     for m in results:
         if m.scenario not in wanted:
@@ -281,7 +294,7 @@ def table(results: list[Measure], wanted: set[str]) -> str:
         ratio = m.seconds / floor.seconds if floor and floor.seconds else float("nan")
         cpu_ratio = m.cpu_seconds / floor.cpu_seconds if floor and floor.cpu_seconds else float("nan")
         lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.cpu_seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
-                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {cpu_ratio:.2f} | {m.load_average:.1f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
+                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {cpu_ratio:.2f} | {m.load_average:.1f} | {m.gauge_seconds:.2f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
     return "\n".join(lines)
 
 
