@@ -187,8 +187,8 @@ def cmd_build(settings: Settings, args) -> int:
 
     with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
-        statuses = pipeline.build_pre_gate_stage(settings, unit_tests=True)
-        statuses.update(pipeline.build_post_gate_stage(settings, unit_tests=True))
+        statuses = pipeline.build_pre_gate_stage(settings, all_tests=True)
+        statuses.update(pipeline.build_post_gate_stage(settings, all_tests=True))
     units = sum(1 for node in statuses if node.startswith("unit test "))
     print(f"citytrade: dbt built {len(statuses)} nodes, {units} of them unit tests")
     return EXIT_OK

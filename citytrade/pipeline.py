@@ -113,8 +113,8 @@ def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummar
     return summary
 
 
-def build_pre_gate_stage(settings: Settings, unit_tests: bool = False) -> dict[str, str]:
-    return transform.build_models(settings, transform.PRE_GATE, exclude=transform.PRE_GATE_EXCLUDE, unit_tests=unit_tests)
+def build_pre_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
+    return transform.build_models(settings, transform.PRE_GATE, exclude=transform.PRE_GATE_EXCLUDE, all_tests=all_tests)
 
 
 def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
@@ -125,8 +125,8 @@ def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResul
     return gate, new_alerts
 
 
-def build_post_gate_stage(settings: Settings, unit_tests: bool = False) -> dict[str, str]:
-    return transform.build_models(settings, transform.POST_GATE, unit_tests=unit_tests)
+def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
+    return transform.build_models(settings, transform.POST_GATE, all_tests=all_tests)
 
 
 def audit_marts_stage(

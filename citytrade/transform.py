@@ -19,27 +19,33 @@ POST_GATE = ["intermediate.int_trade_observations_validated+", "marts"]
 # The pre-gate build leaves out what depends on the row verdicts: the post-gate build makes it from this run's.
 PRE_GATE_EXCLUDE = ["intermediate.int_trade_observations_validated+"]
 
-# A run builds models and runs the data tests; the dbt unit tests test the SQL, not the data, so they run in CI
-# (`citytrade build`, tests/marts/test_dbt_unit_tests.py), not in every scheduled run (issue #8).
+# A run builds the models and runs the data tests, except two kinds that run in CI (`citytrade build`,
+# tests/marts/test_dbt_unit_tests.py) instead of in every scheduled run (issue #8):
+# - the dbt unit tests: they test the SQL, not the data;
+# - the data tests of the marts tagged `mart_gate`: the GX mart gate (expectations/checkpoints/mart_gate.yml) judges
+#   those marts in every run, with every check their dbt tests make, and decides whether the run publishes; the same
+#   check made twice per run would be a second gate beside GX's.
 RUN_EXCLUDES = ["--exclude-resource-type", "unit_test"]
+MART_GATE_TESTS = "resource_type:test,tag:mart_gate"
 
 _parsed: tuple[tuple, object] | None = None  # (what the manifest depends on, the manifest): parsed once per process
 _parse_lock = threading.Lock()
 
 
 def build_models(
-    settings: Settings, select: list[str], full_refresh: bool = False, unit_tests: bool = False, exclude: list[str] | None = None
+    settings: Settings, select: list[str], full_refresh: bool = False, all_tests: bool = False, exclude: list[str] | None = None
 ) -> dict[str, str]:
     """`dbt build --select ...`; returns node name -> status; raises BuildError on any error or test failure.
 
-    Without `unit_tests` the dbt unit tests are left out (they test the SQL, not the data: CI runs them). In a run
-    with a dbt worker process (citytrade.dbt_worker), the worker builds: the same function, there.
+    Without `all_tests` (a scheduled run) the dbt unit tests and the data tests of the marts the GX mart gate judges
+    are left out (RUN_EXCLUDES): CI runs them. In a run with a dbt worker process (citytrade.dbt_worker), the worker
+    builds: the same function, there.
     """
     from citytrade import dbt_worker
 
     worker = dbt_worker.current()
     if worker is not None:
-        options = {"select": select, "full_refresh": full_refresh, "unit_tests": unit_tests, "exclude": exclude}
+        options = {"select": select, "full_refresh": full_refresh, "all_tests": all_tests, "exclude": exclude}
         return worker.call("build", {**dbt_worker.settings_args(settings), **options})
     from dbt.cli.main import dbtRunner
 
@@ -51,9 +57,10 @@ def build_models(
         select = [name for name in select if name != "seeds"]
         seeds_fingerprint = None
     args = ["build", *_common_args(settings), "--select", *[_selector(s) for s in select]]
-    if exclude:
-        args += ["--exclude", *[_selector(s) for s in exclude]]
-    if not unit_tests:
+    excluded = [_selector(s) for s in exclude or []] + ([] if all_tests else [MART_GATE_TESTS])
+    if excluded:
+        args += ["--exclude", *excluded]
+    if not all_tests:
         args += RUN_EXCLUDES
     if full_refresh:
         args.append("--full-refresh")
