@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import threading
 
 from citytrade.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_project_files
 
@@ -29,7 +28,6 @@ RUN_EXCLUDES = ["--exclude-resource-type", "unit_test"]
 MART_GATE_TESTS = "resource_type:test,tag:mart_gate"
 
 _parsed: tuple[tuple, object] | None = None  # (what the manifest depends on, the manifest): parsed once per process
-_parse_lock = threading.Lock()
 
 
 def build_models(
@@ -144,16 +142,15 @@ def parsed_manifest(settings: Settings):
     global _parsed
     from dbt.cli.main import dbtRunner
 
-    with _parse_lock:  # a parse started ahead of the run (citytrade.cli) is waited for, not repeated
-        key = _manifest_key()
-        if _parsed is not None and _parsed[0] == key:
-            return _parsed[1]
-        result = dbtRunner().invoke(["parse", *_common_args(settings)])
-        if not result.success or result.result is None:
-            detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
-            raise BuildError(f"dbt could not parse the project: {detail}")
-        _parsed = (key, result.result)
-        return result.result
+    key = _manifest_key()
+    if _parsed is not None and _parsed[0] == key:
+        return _parsed[1]
+    result = dbtRunner().invoke(["parse", *_common_args(settings)])
+    if not result.success or result.result is None:
+        detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
+        raise BuildError(f"dbt could not parse the project: {detail}")
+    _parsed = (key, result.result)
+    return result.result
 
 
 def _manifest_key() -> tuple:
