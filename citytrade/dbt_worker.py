@@ -10,45 +10,31 @@ between. It is a helper process (citytrade.helper_process): if it dies, the buil
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager
 
+from citytrade import dbt_docs, transform
 from citytrade.config import Settings
-from citytrade.helper_process import HelperProcess, begin, serve
+from citytrade.dbt_docs import DocsError
+from citytrade.helper_process import HelperKind, HelperProcess, begin, serve
 from citytrade.transform import BuildError
 
-_current: HelperProcess | None = None
+DBT_WORKER = HelperKind("citytrade.dbt_worker", "dbt worker", BuildError, {"BuildError": BuildError, "DocsError": DocsError})
 
 
 def current() -> HelperProcess | None:
     """The run's dbt worker, if one is running in this process."""
-    return _current
+    return DBT_WORKER.current
 
 
-@contextmanager
-def running(log_path: Path, parse_for: Settings | None = None) -> Iterator[HelperProcess]:
+def running(log_path: Path, parse_for: Settings | None = None) -> ContextManager[HelperProcess]:
     """A dbt worker for the length of the block (the one already running, if `citytrade run` started it).
 
     With `parse_for` a new worker parses the project for that home at once (the caller holds its run lock: the parse
     writes the home's partial-parse file); the first build waits for it. A project that does not parse is reported by
     that build, as any build error is.
     """
-    global _current
-    if _current is not None:
-        yield _current
-        return
-    from citytrade.dbt_docs import DocsError
-
-    worker = HelperProcess.start("citytrade.dbt_worker", log_path, "dbt worker", BuildError, {"BuildError": BuildError, "DocsError": DocsError})
-    if parse_for is not None:
-        worker.send("parse", settings_args(parse_for))
-    _current = worker
-    try:
-        yield worker
-    finally:
-        _current = None
-        worker.stop()
+    return DBT_WORKER.running(log_path, ("parse", settings_args(parse_for)) if parse_for is not None else None)
 
 
 def settings_args(settings: Settings) -> dict:
@@ -59,20 +45,14 @@ def settings_args(settings: Settings) -> dict:
 
 
 def parse(raw_dir: str, home: str) -> None:
-    from citytrade import transform
-
     transform.parsed_manifest(_settings(raw_dir, home))
 
 
 def build(raw_dir: str, home: str, **options) -> dict[str, str]:
-    from citytrade import transform
-
     return transform.build_models(_settings(raw_dir, home), **options)
 
 
 def docs(raw_dir: str, home: str) -> str:
-    from citytrade import dbt_docs
-
     return str(dbt_docs.publish_docs(_settings(raw_dir, home)))
 
 
@@ -85,8 +65,6 @@ def _settings(raw_dir: str, home: str) -> Settings:
 def main() -> None:
     answers = begin()
     import dbt.cli.main  # noqa: F401  (the point of the worker: this import, before the first request)
-
-    from citytrade.dbt_docs import DocsError
 
     serve(answers, {"parse": parse, "build": build, "docs": docs}, passed_on=(BuildError, DocsError))
 

@@ -10,36 +10,24 @@ never passes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager
 
-from citytrade.helper_process import HelperProcess, begin, serve
+from citytrade.helper_process import HelperKind, HelperProcess, begin, serve
 from citytrade.quality import CheckCouldNotRun
 
-_current: HelperProcess | None = None
+GX_WORKER = HelperKind("citytrade.gx_worker", "GX worker", CheckCouldNotRun, {"CheckCouldNotRun": CheckCouldNotRun})
 
 
 def current() -> HelperProcess | None:
     """The run's GX worker, if one is running in this process."""
-    return _current
+    return GX_WORKER.current
 
 
-@contextmanager
-def running(log_path: Path) -> Iterator[HelperProcess]:
+def running(log_path: Path) -> ContextManager[HelperProcess]:
     """A GX worker for the length of the block (the one already running, if `citytrade run` started it);
     quality.run_checkpoint and build_data_docs use it meanwhile."""
-    global _current
-    if _current is not None:
-        yield _current
-        return
-    worker = HelperProcess.start("citytrade.gx_worker", log_path, "GX worker", CheckCouldNotRun, {"CheckCouldNotRun": CheckCouldNotRun})
-    _current = worker
-    try:
-        yield worker
-    finally:
-        _current = None
-        worker.stop()
+    return GX_WORKER.running(log_path)
 
 
 def main() -> None:

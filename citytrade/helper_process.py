@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 
 class HelperProcess:
@@ -91,6 +92,31 @@ class HelperProcess:
                 stream.close()
             except OSError:
                 pass
+
+
+class HelperKind:
+    """One kind of helper (the GX worker, the dbt worker): at most one runs per process, for the run under way."""
+
+    def __init__(self, module: str, label: str, error: type[Exception], raises: dict[str, type[Exception]] | None = None):
+        self.module, self.label, self.error, self.raises = module, label, error, raises or {}
+        self.current: HelperProcess | None = None
+
+    @contextmanager
+    def running(self, log_path: Path, first_request: tuple[str, dict] | None = None) -> Iterator[HelperProcess]:
+        """A helper for the length of the block: the one already running (an outer block started it), or a new one,
+        sent `first_request` at once and stopped when the block ends."""
+        if self.current is not None:
+            yield self.current
+            return
+        helper = HelperProcess.start(self.module, log_path, self.label, self.error, self.raises)
+        if first_request is not None:
+            helper.send(*first_request)
+        self.current = helper
+        try:
+            yield helper
+        finally:
+            self.current = None
+            helper.stop()
 
 
 def begin():
