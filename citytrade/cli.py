@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from contextlib import nullcontext
+from contextlib import ExitStack
 from pathlib import Path
 
 from citytrade.config import Settings
@@ -125,41 +125,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from citytrade import dbt_worker, gx_worker
     from citytrade.prefect_api import TemporaryAPI
-    from citytrade.run_progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
     api = TemporaryAPI.start_if_needed(settings.log_dir / "prefect-api.log")  # boots while the imports below run
     try:
-        # dbt (3 s) is imported in its own process, started before Prefect's import here (issue #8). So is GX (2-6 s)
-        # against a running server; with the temporary API booting too, GX starts with the flow, or the API's boot,
-        # which the flow waits for, would share the two cores with three imports.
-        early_gx = gx_worker.running(settings.log_dir / "gx-worker.log") if api is None else nullcontext()
-        with dbt_worker.running(settings.log_dir / "dbt-worker.log") as dbt, early_gx:
-            # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
-            with stage_progress(enabled=sys.stderr.isatty()) as progress:
-                from flows.run_pipeline import run_pipeline
-                from citytrade.pipeline import PublishBlocked, run_lock
+        with ExitStack() as run:
+            # dbt (3 s) is imported in its own process, started before anything else is imported here (issue #8).
+            # So is GX (2-6 s) against a running server; with the temporary API booting too, GX starts with the flow,
+            # or the API's boot, which the flow waits for, would share the two cores with three imports.
+            from citytrade import dbt_worker
 
-                if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
-                    api.stop()
-                    api = None
-                with run_lock(settings, wait=args.wait):  # the flow enters it again: this process holds it
-                    # The worker parses the project now (it writes the home's partial-parse file: under the lock)
-                    # while this process waits for the temporary API, or Prefect creates the flow run and the ingest
-                    # runs. A project that does not parse is reported by the run's first build, as any build error is.
-                    dbt.send("parse", dbt_worker.settings_args(settings))
-                    if api is not None:
-                        api.wait_ready()
-                    if progress is not None:
-                        progress.attach()
-                    try:
-                        with api.in_use() if api is not None else nullcontext():
-                            report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
-                    except PublishBlocked:
-                        _print_problems(_last_report(settings))
-                        raise
+            dbt = run.enter_context(dbt_worker.running(settings.log_dir / "dbt-worker.log"))
+            from citytrade import gx_worker  # imports pandas and DuckDB (0.5 s): after the dbt worker started
+
+            if api is None:
+                run.enter_context(gx_worker.running(settings.log_dir / "gx-worker.log"))
+            from citytrade.run_progress import stage_progress
+
+            # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
+            progress = run.enter_context(stage_progress(enabled=sys.stderr.isatty()))
+            from flows.run_pipeline import run_pipeline
+            from citytrade.pipeline import PublishBlocked, run_lock
+
+            if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
+                api.stop()
+                api = None
+            run.enter_context(run_lock(settings, wait=args.wait))  # the flow enters it again: this process holds it
+            # The worker parses the project now (it writes the home's partial-parse file: under the lock) while this
+            # process waits for the temporary API, or Prefect creates the flow run and the ingest runs. A project that
+            # does not parse is reported by the run's first build, as any build error is.
+            dbt.send("parse", dbt_worker.settings_args(settings))
+            if api is not None:
+                api.wait_ready()
+                run.enter_context(api.in_use())
+            if progress is not None:
+                progress.attach()
+            try:
+                report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+            except PublishBlocked:
+                _print_problems(_last_report(settings))
+                raise
     finally:
         if api is not None:
             api.stop()
