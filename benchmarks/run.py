@@ -5,8 +5,12 @@ Scenarios (each builds on the one before, in its own temporary folder):
   b  incremental run: the same landing zone plus one more month
   c  detail backfill: 10M+ rows of citytrade-detail-v1 (partner region x HS section) added to it
 
-For each, citytrade runs as `citytrade run` twice over, on separate homes: once on the ephemeral Prefect API and
-once against a `prefect server` this script starts (and stops) on loopback; the floor runs on its own database.
+For each, citytrade runs as `citytrade run` three times over, on separate homes: once on the ephemeral Prefect API,
+once against a `prefect server` this script starts (and stops) on loopback, and once handed to a `citytrade serve`
+of its home (warm: Prefect, dbt and GX imported and the project parsed before the scenarios; against the same
+server), started before (a) and kept for all three, as a deployment would keep it. The floor runs on its own
+database. For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
+the tree's delta over the run, peak RSS sampled across both trees, the largest process as its lifetime peak.
 Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
 process (getrusage), rows per second, the ratio to the floor, and a CPU gauge taken before each scenario (how
 fast the machine is just then: a shared machine's speed varies).
@@ -89,9 +93,55 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int, float]:
-    """Run cmd to completion: (wall seconds, tree peak RSS MB, largest process peak RSS MB, exit code, CPU seconds)."""
+def _tree_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of the live processes of a tree (a serve's: they outlive the runs)."""
+    ticks = 0
+    for pid in _tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_hwm_kb(root: int) -> int:
+    """The largest lifetime peak RSS (VmHWM) of the processes of a tree."""
+    largest = 0
+    for pid in _tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+                largest = max([largest] + [int(line.split()[1]) for line in handle if line.startswith("VmHWM:")])
+        except (OSError, IndexError, ValueError):
+            continue
+    return largest
+
+
+def measure(cmd: list[str], env: dict, log: Path, also: int | None = None) -> tuple[float, float, float, int, float]:
+    """Run cmd to completion: (wall seconds, tree peak RSS MB, largest process peak RSS MB, exit code, CPU seconds).
+
+    `also`: the pid of a long-lived process tree that does the work (a citytrade serve), counted with the command's.
+    """
     peak = 0
+    also_cpu = _tree_cpu_seconds(also) if also else 0.0
     with open(log, "w", encoding="utf-8") as out:
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-c", WRAPPER, *cmd], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
@@ -100,7 +150,7 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, 
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, _tree_rss_kb(child.pid))
+                peak = max(peak, _tree_rss_kb(child.pid) + (_tree_rss_kb(also) if also else 0))
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -111,6 +161,8 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, 
         sampler.join()
     usage = next((line.split() for line in reversed(log.read_text(encoding="utf-8").splitlines()) if line.startswith("MAXRSS_KB ")), None)
     largest, cpu = (int(usage[1]), float(usage[3])) if usage else (0, 0.0)
+    if also:
+        largest, cpu = max(largest, _tree_hwm_kb(also)), cpu + _tree_cpu_seconds(also) - also_cpu
     return seconds, peak / 1024, largest / 1024, code, cpu
 
 
@@ -124,6 +176,37 @@ def cpu_gauge() -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", GAUGE], check=True)
     return time.perf_counter() - started
+
+
+# ---- a warm citytrade serve for the "serve" runs
+
+
+class Serve:
+    """`citytrade serve` on one home, started before the scenarios (its warm-up is not a run's) and ended after."""
+
+    def __init__(self, raw: Path, home: Path, env: dict, log_path: Path):
+        self.log_path = log_path
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [str(BIN / "citytrade"), "serve", "--raw-dir", str(raw), "--home", str(home)],
+            env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+        )  # fmt: skip
+        while "serving runs of" not in log_path.read_text(encoding="utf-8"):
+            if self.process.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError(f"citytrade serve did not come up; see {log_path}")
+            time.sleep(0.1)
+        self.warm_up_seconds = time.perf_counter() - started
+
+    def runs(self) -> int:
+        return sum(1 for line in self.log_path.read_text(encoding="utf-8").splitlines() if line.startswith("citytrade serve: ran "))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 # ---- a Prefect server for the "running server" runs
@@ -189,10 +272,13 @@ def loaded_rows(home: Path, since_runs: int) -> int:
     return json.loads(lines[-1])["rows_loaded"] if len(lines) > since_runs else 0
 
 
-def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path, gauge: float) -> Measure:
+def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path, gauge: float, serve: "Serve | None" = None) -> Measure:
     runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
     cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
-    seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log")
+    served = serve.runs() if serve else 0
+    seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log", also=serve.process.pid if serve else None)
+    if serve and serve.runs() != served + 1:
+        raise RuntimeError(f"the {runner} run of ({scenario}) did not run in its serve; see {logs / f'{scenario}-{runner}.log'} and {serve.log_path}")
     return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
 
 
@@ -222,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", choices=["a", "b", "c"], help="run only these (a is always run first: b and c build on it)")
     parser.add_argument("--years", type=int, default=7)
     parser.add_argument("--detail-rows", type=int, default=10_000_000)
-    parser.add_argument("--no-server", action="store_true", help="skip the runs against a running prefect server")
+    parser.add_argument("--no-server", action="store_true", help="skip the runs against a running prefect server (and the serve's)")
+    parser.add_argument("--no-serve", action="store_true", help="skip the runs handed to a citytrade serve")
     parser.add_argument("--workdir", type=Path, default=None, help="where to keep data and homes (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
@@ -240,21 +327,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}", flush=True)
     try:
         server = None if args.no_server else PrefectServer(work / "prefect-server").__enter__()
+        serve = None
         if server:
             runners["server"] = {**env_base, "PREFECT_API_URL": server.url}
+            if not args.no_serve:
+                runners["serve"] = runners["server"]
         try:
             # (a) cold full run
             generate(raw, "--years", str(args.years))
-            run_scenario("a", runners, raw, work, logs, results)
+            if "serve" in runners:
+                serve = Serve(raw, work / "home-serve", runners["serve"], logs / "serve.log")
+                print(f"citytrade serve warm after {serve.warm_up_seconds:.1f} s (not counted in any scenario)", flush=True)
+            run_scenario("a", runners, raw, work, logs, results, serve)
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                run_scenario("b", runners, raw, work, logs, results)
+                run_scenario("b", runners, raw, work, logs, results, serve)
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                run_scenario("c", runners, raw, work, logs, results)
+                run_scenario("c", runners, raw, work, logs, results, serve)
         finally:
+            if serve:
+                serve.stop()
             if server:
                 server.__exit__(None, None, None)
         print()
@@ -267,11 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(m.exit_code == 0 for m in results) else 1
 
 
-def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure]) -> None:
+def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serve: Serve | None = None) -> None:
     """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
     gauge = cpu_gauge()
     for runner, env in runners.items():
-        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge))
+        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge, serve if runner == "serve" else None))
         print(_line(results[-1]), flush=True)
     results.append(run_floor(scenario, raw, work, logs, gauge))
     print(_line(results[-1]), flush=True)

@@ -38,7 +38,12 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-def _main(argv: list[str] | None) -> int:
+def run_here(argv: list[str]) -> int:
+    """The command in this process, never handed to a serve: what `citytrade serve` calls for each run it takes."""
+    return _main(argv, hand_over=False)
+
+
+def _main(argv: list[str] | None, hand_over: bool = True) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = Settings.from_args(args.raw_dir, args.home)
@@ -46,6 +51,12 @@ def _main(argv: list[str] | None) -> int:
     settings.ensure_dirs()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
+        if hand_over and args.handler is cmd_run:
+            from citytrade import serve
+
+            code = serve.hand_over(settings, wait=args.wait)  # a warm `citytrade serve` of this home runs it
+            if code is not None:
+                return code
         return args.handler(settings, args)
     except KeyboardInterrupt:
         print("citytrade: interrupted", file=sys.stderr)
@@ -90,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         stage = commands.add_parser(name, parents=[common], help=helptext)
         stage.add_argument("--wait", action="store_true", help="wait for another run on the same home instead of refusing")
         stage.set_defaults(handler=handler)
+
+    serve = commands.add_parser("serve", parents=[common],
+                                help="stay up, warm, and run this home's `citytrade run`s (no imports per run)")  # fmt: skip
+    serve.set_defaults(handler=cmd_serve)
 
     status = commands.add_parser("status", parents=[common], help="last runs, what is published, open alerts, quarantine")
     status.set_defaults(handler=cmd_status)
@@ -155,7 +170,8 @@ def cmd_run(settings: Settings, args) -> int:
             # The worker parses the project now (it writes the home's partial-parse file: under the lock) while this
             # process waits for the temporary API, or Prefect creates the flow run and the ingest runs. A project that
             # does not parse is reported by the run's first build, as any build error is.
-            dbt.send("parse", dbt_worker.settings_args(settings))
+            if dbt is not None:  # (None in a serve: dbt is imported and parsed there already)
+                dbt.send("parse", dbt_worker.settings_args(settings))
             if api is not None:
                 api.wait_ready()
                 run.enter_context(api.in_use())
@@ -172,6 +188,12 @@ def cmd_run(settings: Settings, args) -> int:
     _print_problems(report.__dict__)
     print(f"citytrade: {report.message}")
     return EXIT_OK
+
+
+def cmd_serve(settings: Settings, args) -> int:
+    from citytrade import serve
+
+    return serve.serve(settings)
 
 
 def cmd_ingest(settings: Settings, args) -> int:

@@ -100,12 +100,14 @@ class HelperKind:
     def __init__(self, module: str, label: str, error: type[Exception], raises: dict[str, type[Exception]] | None = None):
         self.module, self.label, self.error, self.raises = module, label, error, raises or {}
         self.current: HelperProcess | None = None
+        self.in_process = False
 
     @contextmanager
-    def running(self, log_path: Path, first_request: tuple[str, dict] | None = None) -> Iterator[HelperProcess]:
+    def running(self, log_path: Path, first_request: tuple[str, dict] | None = None) -> Iterator[HelperProcess | None]:
         """A helper for the length of the block: the one already running (an outer block started it), or a new one,
-        sent `first_request` at once and stopped when the block ends."""
-        if self.current is not None:
+        sent `first_request` at once and stopped when the block ends; None inside `here()` (no helper: the work
+        is done in this process)."""
+        if self.current is not None or self.in_process:
             yield self.current
             return
         helper = HelperProcess.start(self.module, log_path, self.label, self.error, self.raises)
@@ -117,6 +119,17 @@ class HelperKind:
         finally:
             self.current = None
             helper.stop()
+
+
+    @contextmanager
+    def here(self) -> Iterator[None]:
+        """No helper of this kind inside the block: a warm process (citytrade.serve) that has the library imported
+        already does the work itself."""
+        self.in_process = True
+        try:
+            yield
+        finally:
+            self.in_process = False
 
 
 def begin():
