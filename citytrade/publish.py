@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +46,23 @@ def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: s
     # ---- write the new files where no reader looks
     con.execute(f"attach '{staging_db}' as publish_target")
     try:
-        con.execute("create schema publish_target.marts")
-        for mart in marts:
-            con.execute(f"create table publish_target.marts.{mart} as select * from marts.{mart}")
-            counts[mart] = con.execute(f"select count(*) from publish_target.marts.{mart}").fetchone()[0]
-            con.execute(f"copy (select * from marts.{mart}) to '{staging_parquet / (mart + '.parquet')}' (format parquet)")
+        # The Parquet files are written from a second cursor meanwhile: DuckDB runs both on the two cores.
+        parquet = _in_thread(_write_parquet, con.cursor(), marts, staging_parquet)
+        try:
+            # one transaction: the new file is written once, at the commit (14 commits of their own cost 0.2 s more)
+            con.execute("begin")
+            try:
+                con.execute("create schema publish_target.marts")
+                for mart in marts:
+                    con.execute(f"create table publish_target.marts.{mart} as select * from marts.{mart}")
+                    counts[mart] = con.execute(f"select count(*) from publish_target.marts.{mart}").fetchone()[0]
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+        finally:
+            parquet.exception()  # wait for it either way: no thread goes on writing after a failed publish
+        parquet.result()
     finally:
         con.execute("detach publish_target")
     _fsync(staging_db)
@@ -65,6 +79,28 @@ def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: s
     os.replace(temporary_link, parquet_link)
     _prune_versions(versions_dir, keep={version})
     return PublishResult(database=database, parquet_dir=parquet_link, marts=counts, version=version)
+
+
+def _write_parquet(cursor: duckdb.DuckDBPyConnection, marts: list[str], folder: Path) -> None:
+    try:
+        for mart in marts:
+            cursor.execute(f"copy (select * from marts.{mart}) to '{folder / (mart + '.parquet')}' (format parquet)")
+    finally:
+        cursor.close()
+
+
+def _in_thread(function, *args) -> Future:
+    """Run function(*args) in a thread of its own; .result() waits and raises what it raised."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="publish-parquet", daemon=True).start()
+    return future
 
 
 def _remove_stale_temporaries(published_dir: Path) -> None:

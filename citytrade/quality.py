@@ -310,9 +310,12 @@ _checkpoints: dict[tuple[str, str], tuple[tuple, object]] = {}
 def _context(gx_dir: Path):
     import great_expectations as gx
 
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
     stamp = _config_stamp(gx_dir)
     kept = _contexts.get(str(gx_dir))
     if kept is not None and stamp is not None and kept[0] == stamp:
+        project_manager.set_project(kept[1])  # what get_context does: checkpoints and stores find it there
         return kept[1]
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
     _contexts[str(gx_dir)] = (_config_stamp(gx_dir), context)
