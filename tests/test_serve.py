@@ -83,6 +83,9 @@ def test_runs_handed_to_the_serve_publish_as_a_run_of_their_own_does(served: Ser
     assert last["status"] == "published" and last["published_version"]
     assert (dbt_worker_log.stat().st_size if dbt_worker_log.exists() else 0) == dbt_worker_before  # dbt ran in the serve
     assert served.helpers() == helpers, "the same GX worker answered both runs"
+    # between runs the serve holds nothing: another process writes the warehouse (here: an ingest with nothing new)
+    ingest = run_cli("--raw-dir", str(SAMPLE_RAW), "--home", str(home), "ingest")
+    assert ingest.returncode == 0 and "loaded 0 release(s)" in ingest.stdout, ingest.stderr[-2000:]
     assert served.stop() == 0
     for pid in helpers:
         _wait_gone(pid, "the serve's GX worker outlived it")
