@@ -5,10 +5,11 @@ Scenarios (each builds on the one before, in its own temporary folder):
   b  incremental run: the same landing zone plus one more month
   c  detail backfill: 10M+ rows of citytrade-detail-v1 (partner region x HS section) added to it
 
-For each, citytrade runs as `citytrade run` three times over, on separate homes: once on the ephemeral Prefect API,
-once against a `prefect server` this script starts (and stops) on loopback, and once handed to a `citytrade serve`
-of its home (warm: Prefect, dbt and GX imported and the project parsed before the scenarios; against the same
-server), started before (a) and kept for all three, as a deployment would keep it. The floor runs on its own
+For each, citytrade runs as `citytrade run` four times over, on separate homes: in a fresh process on the ephemeral
+Prefect API ("ephemeral") and against a `prefect server` this script starts (and stops) on loopback ("server"),
+then handed to a `citytrade serve` of its home, one with its own temporary Prefect API ("serve-eph") and one
+against the same server ("serve"). A serve is warm (Prefect, dbt and GX imported, the project parsed) before the
+scenarios begin; it is started before (a) and kept for all three, as a deployment would keep it. The floor runs on its own
 database. For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
 the tree's delta over the run, peak RSS sampled across both trees, the largest process as its lifetime peak.
 Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
@@ -180,6 +181,8 @@ def cpu_gauge() -> float:
 
 # ---- a warm citytrade serve for the "serve" runs
 
+SERVE_RUNNERS = ("serve-eph", "serve")
+
 
 class Serve:
     """`citytrade serve` on one home, started before the scenarios (its warm-up is not a run's) and ended after."""
@@ -308,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", choices=["a", "b", "c"], help="run only these (a is always run first: b and c build on it)")
     parser.add_argument("--years", type=int, default=7)
     parser.add_argument("--detail-rows", type=int, default=10_000_000)
-    parser.add_argument("--no-server", action="store_true", help="skip the runs against a running prefect server (and the serve's)")
+    parser.add_argument("--no-server", action="store_true", help="skip the runs against a running prefect server")
     parser.add_argument("--no-serve", action="store_true", help="skip the runs handed to a citytrade serve")
     parser.add_argument("--workdir", type=Path, default=None, help="where to keep data and homes (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -327,28 +330,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}", flush=True)
     try:
         server = None if args.no_server else PrefectServer(work / "prefect-server").__enter__()
-        serve = None
+        serves: dict[str, Serve] = {}
         if server:
             runners["server"] = {**env_base, "PREFECT_API_URL": server.url}
-            if not args.no_serve:
+        if not args.no_serve:
+            runners["serve-eph"] = env_base  # the serve's own temporary Prefect API, up as long as the serve
+            if server:
                 runners["serve"] = runners["server"]
         try:
             # (a) cold full run
             generate(raw, "--years", str(args.years))
-            if "serve" in runners:
-                serve = Serve(raw, work / "home-serve", runners["serve"], logs / "serve.log")
-                print(f"citytrade serve warm after {serve.warm_up_seconds:.1f} s (not counted in any scenario)", flush=True)
-            run_scenario("a", runners, raw, work, logs, results, serve)
+            for runner in [r for r in runners if r in SERVE_RUNNERS]:
+                serves[runner] = Serve(raw, work / f"home-{runner}", runners[runner], logs / f"{runner}.log")
+                print(f"citytrade serve ({runner}) warm after {serves[runner].warm_up_seconds:.1f} s (not counted in any scenario)", flush=True)
+            run_scenario("a", runners, raw, work, logs, results, serves)
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                run_scenario("b", runners, raw, work, logs, results, serve)
+                run_scenario("b", runners, raw, work, logs, results, serves)
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                run_scenario("c", runners, raw, work, logs, results, serve)
+                run_scenario("c", runners, raw, work, logs, results, serves)
         finally:
-            if serve:
+            for serve in serves.values():
                 serve.stop()
             if server:
                 server.__exit__(None, None, None)
@@ -362,18 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(m.exit_code == 0 for m in results) else 1
 
 
-def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serve: Serve | None = None) -> None:
+def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serves: dict[str, Serve]) -> None:
     """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
     gauge = cpu_gauge()
     for runner, env in runners.items():
-        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge, serve if runner == "serve" else None))
+        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge, serves.get(runner)))
         print(_line(results[-1]), flush=True)
     results.append(run_floor(scenario, raw, work, logs, gauge))
     print(_line(results[-1]), flush=True)
 
 
 def _line(m: Measure) -> str:
-    return (f"[{m.scenario}] {m.runner:9} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
+    return (f"[{m.scenario}] {m.runner:10} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
             f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  "
             f"gauge {m.gauge_seconds:4.2f} s  exit {m.exit_code}")  # fmt: skip
 
