@@ -73,7 +73,7 @@ def hand_over(settings: Settings, wait: bool) -> int | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address(settings.home))
-    except (ConnectionRefusedError, FileNotFoundError):
+    except OSError:  # nobody serves this home (ECONNREFUSED), or not yet: the run is this process's
         sock.close()
         return None
     with sock:
@@ -189,15 +189,20 @@ def serve(settings: Settings) -> int:
 
 def _answer(connection, settings: Settings, started_env: dict, code: str, listener, cli) -> bool:
     """Answer one connection; True when the serve's code is stale and it must end."""
+    fds: list[int] = []
     try:
+        connection.settimeout(10)  # a caller that connects and says nothing must not hold the serve
         message, fds, _, _ = socket.recv_fds(connection, MAX_MESSAGE, 2)
         while message and not message.endswith(b"\n"):
             chunk = connection.recv(MAX_MESSAGE)
             if not chunk:
                 break
             message += chunk
+        connection.settimeout(None)
         request = json.loads(message)
     except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
         return False
     try:
         reply = lambda answer: connection.sendall(json.dumps({**answer, "pid": os.getpid()}).encode() + b"\n")  # noqa: E731
