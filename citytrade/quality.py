@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,12 +96,21 @@ def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: P
     import pyarrow.feather as feather
 
     extracts_dir.mkdir(parents=True, exist_ok=True)
-    for validation in spec["validations"]:
-        path = extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"
-        columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), con)
-        table = con.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
-        feather.write_feather(table, path, compression="uncompressed")
+
+    def extract(validation: dict) -> None:
+        cursor = con.cursor()  # its own cursor: DuckDB computes two relations at once, one per core
+        try:
+            columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), cursor)
+            table = cursor.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
+        finally:
+            cursor.close()
+        feather.write_feather(table, extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}", compression="uncompressed")
         _check_row_ids(spec["name"], validation, table)
+
+    # two at a time: the row gate's seven views took 0.8-0.95 s one after the other (issue #8)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gx-extract") as pool:
+        for future in [pool.submit(extract, validation) for validation in spec["validations"]]:
+            future.result()  # the first relation that cannot be extracted, in the spec's order, fails the gate
 
 
 def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:
