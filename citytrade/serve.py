@@ -88,7 +88,7 @@ def hand_over(settings: Settings, wait: bool) -> int | None:
             print("citytrade: interrupted; the run goes on in citytrade serve", file=sys.stderr)
             return 1
     if answer is None:
-        raise ServeError(f"citytrade serve for {settings.home} ended during the run; see {settings.log_dir / 'serve.log'}")
+        raise ServeError(f"the citytrade serve of {settings.home} ended during the run; see what the serve printed")
     if "sent_back" in answer:
         if answer["sent_back"] != "busy":
             print(f"citytrade: citytrade serve (pid {answer.get('pid')}) did not take the run: {answer['sent_back']}; "

@@ -86,6 +86,8 @@ def test_runs_handed_to_the_serve_publish_as_a_run_of_their_own_does(served: Ser
     # between runs the serve holds nothing: another process writes the warehouse (here: an ingest with nothing new)
     ingest = run_cli("--raw-dir", str(SAMPLE_RAW), "--home", str(home), "ingest")
     assert ingest.returncode == 0 and "loaded 0 release(s)" in ingest.stdout, ingest.stderr[-2000:]
+    status = run_cli("--raw-dir", str(SAMPLE_RAW), "--home", str(home), "status")
+    assert f"served by citytrade serve, pid {served.process.pid} (idle)" in status.stdout, status.stdout[-2000:]
     assert served.stop() == 0
     for pid in helpers:
         _wait_gone(pid, "the serve's GX worker outlived it")
