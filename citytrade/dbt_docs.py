@@ -50,7 +50,7 @@ def publish_docs(settings: Settings) -> Path:
             "--quiet",
         ])  # fmt: skip
     finally:
-        release_warehouse(settings)
+        release_warehouse()
     if not result.success:
         detail = str(result.exception).strip().splitlines()[0] if result.exception else f"see {settings.dbt_log_dir}"
         raise DocsError(f"dbt docs generate failed: {detail}")

@@ -65,7 +65,7 @@ def build_models(
     try:
         result = dbtRunner(manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings)).invoke(args)
     finally:
-        release_warehouse(settings)
+        release_warehouse()
     statuses: dict[str, str] = {}
     failures = []
     if result.result is not None:
@@ -177,16 +177,11 @@ def _common_args(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def release_warehouse(settings: Settings | None = None) -> None:
+def release_warehouse() -> None:
     """dbt-duckdb keeps the warehouse open until the process exits; close it, so that once a run drops the run
     lock the next run (queued with --wait) can open the warehouse at once. A no-op where dbt never connected (a run
-    whose dbt worker built): importing dbt to find that out would cost 3 s. After a build (`settings` given) also
-    a no-op while the run holds the warehouse open in this process (warehouse.held_open): it closes it itself."""
-    from citytrade import warehouse
-
+    whose dbt worker built): importing dbt to find that out would cost 3 s."""
     if "dbt.adapters.duckdb.connections" not in sys.modules:
-        return
-    if settings is not None and warehouse.is_held(settings.warehouse_path):
         return
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
-
-log = logging.getLogger(__name__)
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -156,41 +153,6 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
-
-
-_held: dict[str, duckdb.DuckDBPyConnection] = {}  # warehouses a run holds open in this process (citytrade serve)
-
-
-@contextmanager
-def held_open(path: Path) -> Iterator[None]:
-    """The warehouse stays open in this process for the block: a run whose every stage, dbt included, runs here
-    (citytrade serve). Each stage still opens and closes its own connection, but the database stays open, so
-    neither those closes nor dbt's after each build write a checkpoint (0.3 s and 0.6 s in a one-month run,
-    issue #8); the run writes one, `checkpoint()`, where it overlaps other work. Closed at the end of the block,
-    which the caller ends inside its run lock."""
-    key = str(Path(path).resolve())
-    con = connect(path)
-    try:
-        initialise(con)
-        _held[key] = con
-        yield
-    finally:
-        _held.pop(key, None)
-        con.close()
-
-
-def is_held(path: Path) -> bool:
-    return str(Path(path).resolve()) in _held
-
-
-def checkpoint(path: Path) -> None:
-    """Write what the run changed into the warehouse file now, if this process holds it open (else each close did)."""
-    con = _held.get(str(Path(path).resolve()))
-    if con is not None:
-        try:
-            con.execute("checkpoint")
-        except duckdb.Error as exc:  # only earlier than otherwise: closing the warehouse at the end writes it then
-            log.warning("warehouse checkpoint deferred to the end of the run: %s", str(exc).splitlines()[0])
 
 
 @contextmanager

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from citytrade import alerts, dbt_worker, gx_worker, pipeline, quality, scheduling, warehouse
+from citytrade import alerts, dbt_worker, gx_worker, pipeline, quality, scheduling
 from citytrade.config import Settings
 from citytrade.report import rankings_markdown, validation_markdown
 
@@ -93,9 +91,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     report = pipeline.RunReport(run_id=run_id)
     with (
         pipeline.run_lock(settings, wait=wait_for_lock),
-        dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings) as dbt,  # or the one `citytrade run` started
+        dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings),  # or the one `citytrade run` started
         gx_worker.running(settings.log_dir / "gx-worker.log"),
-        warehouse.held_open(settings.warehouse_path) if dbt is None else nullcontext(),  # dbt builds in this process: serve
     ):
         pipeline.begin_run(settings, run_id)
         try:
@@ -111,7 +108,6 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             try:
                 publish(settings, report, mart_gate)
             finally:
-                warehouse.checkpoint(settings.warehouse_path)  # if held open: while the GX worker builds the docs
                 data_docs(docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
