@@ -120,7 +120,6 @@ class HelperKind:
             self.current = None
             helper.stop()
 
-
     @contextmanager
     def here(self) -> Iterator[None]:
         """No helper of this kind inside the block: a warm process (citytrade.serve) that has the library imported

@@ -1,9 +1,9 @@
 """`citytrade serve`: one warm process per home that runs that home's `citytrade run`s, so no run pays the imports.
 
 A run in a fresh process spends most of its CPU importing Prefect, dbt and GX and parsing the dbt project: about
-11 CPU s of a one-month run's 25 on two cores (issue #8). `citytrade serve` does all that once: it starts the dbt
-worker (which parses the project) and the GX worker, imports Prefect and the flow, and then waits on a Unix socket
-named after the home. `citytrade run` on that home connects, hands over its stdout and stderr (SCM_RIGHTS: the run
+11 CPU s of a one-month run's 25 on two cores (issue #8). `citytrade serve` does all that once: it imports dbt and
+parses the project in its own process (no dbt worker), starts the GX worker, imports Prefect and the flow, and then
+waits on a Unix socket named after the home. `citytrade run` on that home connects, hands over its stdout and stderr (SCM_RIGHTS: the run
 prints to the user's terminal or log as if it ran there, progress bar included) and gets the exit code back; the
 flow run is the same `run_pipeline` flow, created against the same Prefect API.
 
@@ -105,7 +105,7 @@ def ping(home: Path, timeout: float = 1.0) -> dict | None:
         sock.connect(address(home))
         sock.sendall(b'{"op": "ping"}\n')
         return _read_line(sock)
-    except (ConnectionRefusedError, FileNotFoundError, TimeoutError):
+    except OSError:  # nobody serves this home, or it did not answer in time
         return None
     finally:
         sock.close()
