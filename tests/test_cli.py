@@ -90,13 +90,14 @@ def test_a_configured_prefect_database_is_not_seeded(tmp_path):
         "from pathlib import Path\n"
         "from citytrade.prefect_api import TemporaryAPI\n"
         "api = TemporaryAPI.start_if_needed(Path('api.log'))\n"
+        "api.startup_timeout = 100  # a new database migrates from nothing: 7 s here, over 20 s on a slow spell\n"
         "api.wait_ready()\n"
         "api.stop()\n"
     )
     own = tmp_path / "own.db"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{own}")
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert own.is_file() and not (tmp_path / "home" / "prefect.db").exists()
 
