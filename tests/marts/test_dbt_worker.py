@@ -93,3 +93,13 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended; init reaps it
     except FileNotFoundError:
         return False
+
+
+def test_a_build_writes_the_dbt_log_its_errors_point_to(settings: Settings):
+    """A failed build says "see <home>/dbt/logs": that log must exist and hold what dbt ran, console log or not."""
+    log = settings.dbt_log_dir / "dbt.log"
+    log.unlink(missing_ok=True)
+    transform.build_models(settings, transform.POST_GATE)
+    text = log.read_text(encoding="utf-8")
+    assert "create  table" in text or "create table" in text  # the SQL of the models, at debug level
+    assert '"marts"."city_trade_ranking' in text
