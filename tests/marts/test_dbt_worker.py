@@ -95,11 +95,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_build_writes_the_dbt_log_its_errors_point_to(settings: Settings):
-    """A failed build says "see <home>/dbt/logs": that log must exist and hold what dbt ran, console log or not."""
+
+def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: Settings, monkeypatch):
+    """A failed build says "see <home>/dbt/logs": that log must exist and hold the error, console log or not."""
     log = settings.dbt_log_dir / "dbt.log"
     log.unlink(missing_ok=True)
-    transform.build_models(settings, transform.POST_GATE)
+    with connect(settings.warehouse_path) as con:
+        con.execute("drop table intermediate.int_trade_observations_versioned")  # built pre-gate; the marts read it
+    with pytest.raises(transform.BuildError, match=r"int_trade_observations_validated: Runtime Error in model .*: Catalog Error: .*int_trade_observations_versioned does not exist"):
+        transform.build_models(settings, transform.POST_GATE)
     text = log.read_text(encoding="utf-8")
-    assert "create  table" in text or "create table" in text  # the SQL of the models, at debug level
-    assert '"marts"."city_trade_ranking' in text
+    assert "int_trade_observations_validated" in text and "int_trade_observations_versioned" in text and "does not exist" in text
+    assert "create  table" not in text  # warnings and errors only, by default: no SQL of the models that worked
+
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # ... and every statement when asked for
+    with pytest.raises(transform.BuildError):
+        transform.build_models(settings, transform.POST_GATE)
+    assert '"marts"."dim_area' in log.read_text(encoding="utf-8")
