@@ -9,6 +9,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -149,11 +150,16 @@ def _check_row_ids(checkpoint: str, validation: dict, table) -> None:
         )
 
 
-def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
+def run_checkpoint(
+    settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR,
+    meanwhile: Callable[[], None] | None = None,
+) -> GateResult:  # fmt: skip
     """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success.
 
     This process extracts the relations; GX runs in the run's GX worker process when one is running
-    (citytrade.gx_worker), otherwise here: the same function either way.
+    (citytrade.gx_worker), otherwise here: the same function either way. `meanwhile` is called in this process
+    while the worker validates (without a worker: after GX), e.g. to stage the publish the gate will allow or not;
+    an error of either is raised, GX's answer is read first either way.
     """
     from citytrade import gx_worker
 
@@ -162,7 +168,17 @@ def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection
     extract_datasets(con, spec, extracts_dir, expectations_dir)
     request = {"gx_dir": str(settings.gx_dir), "spec": spec, "extracts_dir": str(extracts_dir), "expectations_dir": str(expectations_dir)}
     worker = gx_worker.current()
-    outcome = worker.call("checkpoint", request) if worker is not None else gx_checkpoint(**request)
+    if worker is None:
+        outcome = gx_checkpoint(**request)
+        if meanwhile is not None:
+            meanwhile()
+    else:
+        ticket = worker.send("checkpoint", request)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            outcome = worker.receive(ticket)  # read even after an error of `meanwhile`: the worker answers in order
     gate = _read_result(name, spec, outcome, con)
     gate.docs_resources = outcome["docs_resources"]
     return gate

@@ -7,6 +7,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from citytrade import alerts, dbt_worker, gx_worker, pipeline, quality, scheduling
+from citytrade import publish as publish_module
 from citytrade.config import Settings
 from citytrade.report import rankings_markdown, validation_markdown
 
@@ -51,7 +52,8 @@ def build_marts(settings: Settings):
 
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
 def audit_marts(settings: Settings, run_id: str, row_gate=None):
-    return pipeline.audit_marts_stage(settings, run_id, row_gate, data_docs=False)  # data_docs below, once
+    """The mart gate; the publish is written meanwhile, and swapped in by `publish` only if the gate passed."""
+    return pipeline.audit_marts_and_stage_publish(settings, run_id, row_gate, data_docs=False)  # data_docs below, once
 
 
 @task(name="GX Data Docs")
@@ -61,8 +63,8 @@ def data_docs(build) -> int:
 
 
 @task(name="publish or hold", **TRANSIENT_RETRIES)
-def publish(settings: Settings, report: pipeline.RunReport, mart_gate):
-    pipeline.conclude(settings, report, mart_gate)
+def publish(settings: Settings, report: pipeline.RunReport, mart_gate, staged=None):
+    pipeline.conclude(settings, report, mart_gate, staged)
     return report
 
 
@@ -95,6 +97,7 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
         gx_worker.running(settings.log_dir / "gx-worker.log"),
     ):
         pipeline.begin_run(settings, run_id)
+        staged = None
         try:
             summary = ingest(settings, run_id)
             pipeline.absorb_ingest(report, summary)
@@ -102,11 +105,11 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             row_gate, new_alerts = audit_rows(settings, run_id)
             pipeline.absorb_gate(report, row_gate, new_alerts)
             report_dbt_nodes("marts", build_marts(settings))
-            mart_gate, new_alerts = audit_marts(settings, run_id, row_gate)
+            mart_gate, new_alerts, staged = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
             docs = quality.start_data_docs(settings, row_gate, mart_gate)  # built by the GX worker meanwhile
             try:
-                publish(settings, report, mart_gate)
+                publish(settings, report, mart_gate, staged)
             finally:
                 data_docs(docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
@@ -114,6 +117,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             report.status, report.message = "failed", pipeline.one_line(exc)
             raise
         finally:
+            if staged is not None:
+                publish_module.discard(staged)  # a run that failed before its swap; a no-op once swapped in
             pipeline.finish_run(settings, report)
             notify(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")

@@ -63,6 +63,7 @@ def test_blocked_run_keeps_the_publish_exits_3_with_one_line_and_sends_one_alert
     assert first.returncode == 0, first.stderr[-2000:]
     published = home / "published" / "citytrade.duckdb"
     before = published.read_bytes()
+    files_before = sorted(str(path.relative_to(home / "published")) for path in (home / "published").rglob("*"))
 
     write_release(raw_dir, "top100_2024.csv", _complete_top100_with(99), format="top100-v1", complete="true", synthetic="true",
                   unit=None, basis=None)  # fmt: skip
@@ -72,6 +73,8 @@ def test_blocked_run_keeps_the_publish_exits_3_with_one_line_and_sends_one_alert
     reason = [line for line in second.stderr.splitlines() if line.startswith("citytrade: nothing published")]
     assert len(reason) == 1 and "top100_list_size" in reason[0]
     assert published.read_bytes() == before
+    # the publish staged while the mart gate ran was dropped: no staging file, no new Parquet version
+    assert sorted(str(path.relative_to(home / "published")) for path in (home / "published").rglob("*")) == files_before
 
     assert len(receiver.messages) == 1
     body = receiver.messages[0]["body"]
