@@ -37,7 +37,7 @@ def publish_docs(settings: Settings) -> Path:
     fingerprint = docs_fingerprint(settings)
     if (docs_dir / "index.html").is_file() and _read(docs_dir / FINGERPRINT_NAME) == fingerprint:
         return docs_dir / "index.html"
-    from citytrade.transform import parsed_manifest, release_warehouse
+    from citytrade.transform import log_args, parsed_manifest, release_warehouse
 
     target = settings.dbt_target_dir
     try:
@@ -47,7 +47,7 @@ def publish_docs(settings: Settings) -> Path:
             "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target),
             "--log-path", str(settings.dbt_log_dir),
-            "--quiet",
+            *log_args(),  # as the builds: no console, warnings and errors in dbt.log (--quiet left it at debug)
         ])  # fmt: skip
     finally:
         release_warehouse()

@@ -182,10 +182,14 @@ def _common_args(settings: Settings) -> list[str]:
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(settings.dbt_target_dir),
         "--log-path", str(settings.dbt_log_dir),
-        "--log-level", "none",
-        "--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE") or "warn",
+        *log_args(),
         "--no-write-json",
     ]  # fmt: skip
+
+
+def log_args() -> list[str]:
+    """No console log; the file log at DBT_LOG_LEVEL_FILE, warn by default (see _common_args); dbt_docs too."""
+    return ["--log-level", "none", "--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE") or "warn"]
 
 
 def release_warehouse() -> None:

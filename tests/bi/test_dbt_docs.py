@@ -70,3 +70,11 @@ def test_docs_are_made_again_only_when_the_project_or_a_relation_changed(sample_
     dbt_docs.publish_docs(settings)
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
     assert "reviewer" in catalog["nodes"]["model.citytrade.releases"]["columns"]
+
+
+def test_a_run_logs_dbt_at_warn_docs_included(sample_home):
+    """dbt.log holds warnings and errors only, by default: neither the builds nor the docs write their debug log
+    (0.75 CPU s a build; DBT_LOG_LEVEL_FILE=debug asks for it)."""
+    log = sample_home / "dbt" / "logs" / "dbt.log"
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    assert "[debug]" not in text and "[info ]" not in text, text[:500]
