@@ -37,17 +37,13 @@ def publish_docs(settings: Settings) -> Path:
     fingerprint = docs_fingerprint(settings)
     if (docs_dir / "index.html").is_file() and _read(docs_dir / FINGERPRINT_NAME) == fingerprint:
         return docs_dir / "index.html"
-    from citytrade.transform import log_args, parsed_manifest, release_warehouse
+    from citytrade.transform import parsed_manifest, project_and_log_args, release_warehouse
 
     target = settings.dbt_target_dir
     try:
         result = dbtRunner(manifest=parsed_manifest(settings)).invoke([
             "docs", "generate", "--static",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target),
-            "--log-path", str(settings.dbt_log_dir),
-            *log_args(),  # as the builds: no console, warnings and errors in dbt.log (--quiet left it at debug)
+            *project_and_log_args(settings),  # as the builds' (the JSON files are written: the docs need them)
         ])  # fmt: skip
     finally:
         release_warehouse()

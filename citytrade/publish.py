@@ -75,7 +75,7 @@ def stage_marts(con: duckdb.DuckDBPyConnection, published_dir: Path, run_id: str
                     con.execute("create schema publish_target.marts")
                     for mart in marts:
                         con.execute(f"create table publish_target.marts.{mart} as select * from marts.{mart}")
-                        staged.marts[mart] = con.execute(f"select count(*) from publish_target.marts.{mart}").fetchone()[0]
+                        (staged.marts[mart],) = con.execute(f"select count(*) from publish_target.marts.{mart}").fetchone()
                 except BaseException:
                     con.execute("rollback")
                     raise

@@ -3,9 +3,9 @@
 A run in a fresh process spends most of its CPU importing Prefect, dbt and GX and parsing the dbt project: about
 11 CPU s of a one-month run's 25 on two cores (issue #8). `citytrade serve` does all that once: it imports dbt and
 parses the project in its own process (no dbt worker), starts the GX worker, imports Prefect and the flow, and then
-waits on a Unix socket named after the home. `citytrade run` on that home connects, hands over its stdout and stderr (SCM_RIGHTS: the run
-prints to the user's terminal or log as if it ran there, progress bar included) and gets the exit code back; the
-flow run is the same `run_pipeline` flow, created against the same Prefect API.
+waits on a Unix socket named after the home. `citytrade run` on that home connects, hands over its stdout and
+stderr (SCM_RIGHTS: the run prints to the user's terminal or log as if it ran there, progress bar included) and gets
+the exit code back; the flow run is the same `run_pipeline` flow, created against the same Prefect API.
 
 The serve only takes a run it would do exactly as the caller's own process would:
 - the same code: a fingerprint of citytrade's and the flows' source files; a serve whose code changed refuses the

@@ -177,19 +177,19 @@ def _common_args(settings: Settings) -> list[str]:
     DBT_LOG_LEVEL_FILE=debug for every SQL statement dbt ran too. Its level is passed explicitly, because dbt makes
     the file's level follow `--log-level` (none: no file at all) unless it is set. Not debug by default: a debug
     file log cost 0.75 CPU s and 0.85 s wall per post-gate build here (median of 5, against none; info: 0.26 CPU s)."""
+    return [*project_and_log_args(settings), "--no-write-json"]
+
+
+def project_and_log_args(settings: Settings) -> list[str]:
+    """Where dbt finds the project and writes, and how it logs (see _common_args); `citytrade.dbt_docs` too."""
     return [
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(settings.dbt_target_dir),
         "--log-path", str(settings.dbt_log_dir),
-        *log_args(),
-        "--no-write-json",
+        "--log-level", "none",
+        "--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE") or "warn",
     ]  # fmt: skip
-
-
-def log_args() -> list[str]:
-    """No console log; the file log at DBT_LOG_LEVEL_FILE, warn by default (see _common_args); dbt_docs too."""
-    return ["--log-level", "none", "--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE") or "warn"]
 
 
 def release_warehouse() -> None:
