@@ -128,6 +128,13 @@ create table if not exists audit.row_verdicts (
     run_id varchar not null
 );
 
+-- the md5 of each dbt view's compiled SQL, written with the view (dbt_project/macros/view_materialization.sql)
+create table if not exists audit.dbt_view_definitions (
+    relation varchar not null,
+    sql_md5 varchar not null,
+    built_at timestamp not null
+);
+
 create table if not exists audit.alerts (
     alert_id varchar primary key,
     run_id varchar not null,
