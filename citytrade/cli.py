@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from citytrade.prefect_api import TemporaryAPI
+    from citytrade.prefect_api import TemporaryAPI, heartbeats_only_if_asked
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
     api = TemporaryAPI.start_if_needed(settings.log_dir / "prefect-api.log")  # boots while the imports below run
@@ -175,6 +175,8 @@ def cmd_run(settings: Settings, args) -> int:
             if api is not None:
                 api.wait_ready()
                 run.enter_context(api.in_use())
+            else:
+                run.enter_context(heartbeats_only_if_asked())
             if progress is not None:
                 progress.attach()
             try:

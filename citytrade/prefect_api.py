@@ -130,6 +130,26 @@ class TemporaryAPI:
 TEMPLATE_FILES = ("prefect.db", "memo_store.toml")  # the database, and the memo that its blocks are registered
 
 
+@contextmanager
+def heartbeats_only_if_asked() -> Iterator[None]:
+    """A `citytrade run`'s flow run sends Prefect heartbeats only if Prefect's settings ask for them explicitly.
+
+    Prefect 3 sends them every 180 s by default; they serve an automation that marks a flow run whose process died
+    as crashed, one a self-hosted server has only when it was made by hand (Prefect's "detect zombie flows", which
+    sets PREFECT_FLOWS_HEARTBEAT_FREQUENCY). At the end of every flow run, Prefect joins their thread, which sleeps
+    in whole seconds: 0.66 s at the end of one served run here (py-spy, issue #8), 0.5 s on average. A frequency set in
+    the environment or the Prefect profile is kept; the deployments' runs, started by a Prefect worker, keep
+    Prefect's default.
+    """
+    from prefect.settings import get_current_settings, temporary_settings
+
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
+
+
 def template_dir() -> Path:
     from importlib.metadata import version
 

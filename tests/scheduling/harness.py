@@ -111,9 +111,11 @@ def processes_using(api_url: str) -> list[int]:
     return found
 
 
-def citytrade_command(*args: str, server: PrefectServer, home: Path, raw: Path = SAMPLE_RAW, pause_at: str | None = None) -> subprocess.Popen:
+def citytrade_command(
+    *args: str, server: PrefectServer, home: Path, raw: Path = SAMPLE_RAW, pause_at: str | None = None, env: dict | None = None
+) -> subprocess.Popen:
     """`citytrade <args> --raw-dir raw --home home` against the test server, in its own process group."""
-    env = dict(server.env)
+    env = {**server.env, **(env or {})}
     if pause_at:
         env["CITYTRADE_TEST_PAUSE_AT"] = pause_at
     return subprocess.Popen(

@@ -1,4 +1,5 @@
-"""Crash safety and concurrency: a run SIGKILLed mid-build or mid-publish leaves the publish intact; two runs on one home never overlap.
+"""Crash safety and concurrency: a run SIGKILLed mid-build or mid-publish leaves the publish intact; two runs on one home never overlap;
+flow-run heartbeats, which let a server mark a run whose process died as crashed, go out when Prefect is told to send them.
 
 Runs are held at a named stage by the test hook CITYTRADE_TEST_PAUSE_AT (citytrade.scheduling.pause_point), so each
 kill lands exactly where it is meant to. All runs talk to one real Prefect server for the module.
@@ -145,3 +146,35 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
     assert "published  loaded 6 release(s)" in runs_section
     assert "press/city_province_trade_press_2020_2025.csv  published 2026-01-28" in result.stdout
     assert "quarantined:\n  nothing" in result.stdout
+
+
+def flow_run_events(server_url: str, flow_run_id: str) -> list[str]:
+    """The names of the events the Prefect server holds about one flow run."""
+    import json
+    import urllib.request
+
+    body = {"filter": {"any_resource": {"id": [f"prefect.flow-run.{flow_run_id}"]}, "event": {"prefix": ["prefect.flow-run."]}}, "limit": 50}
+    request = urllib.request.Request(f"{server_url}/events/filter", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [event["event"] for event in json.load(response)["events"] if event["resource"]["prefect.resource.id"].endswith(flow_run_id)]
+
+
+def test_a_run_sends_flow_run_heartbeats_only_when_prefect_is_told_to(prefect_server, published_once, tmp_path):
+    """Heartbeats drive the hand-made "crash zombie flows" automation; without an explicit frequency a run sends none
+    (Prefect's thread joined at the end of each run cost 0.5 s on average), with one it sends them."""
+    import json
+
+    ids = {}
+    for label, env in (("default", {}), ("asked", {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"})):
+        home = copy_home(published_once, tmp_path / label)
+        code, out, err = finish(citytrade_command("run", server=prefect_server, home=home, env=env))
+        assert code == 0, err[-3000:]
+        ids[label] = json.loads((home / "logs" / "runs.jsonl").read_text().splitlines()[-1])["run_id"]
+    deadline = time.monotonic() + 60  # the server stores events a moment after it receives them
+    while True:
+        events = {label: flow_run_events(prefect_server.url, run_id) for label, run_id in ids.items()}
+        if all("prefect.flow-run.Completed" in names for names in events.values()) and "prefect.flow-run.heartbeat" in events["asked"]:
+            break
+        assert time.monotonic() < deadline, f"the server's events of the two runs: {events}"
+        time.sleep(1)
+    assert "prefect.flow-run.heartbeat" not in events["default"], events["default"]
