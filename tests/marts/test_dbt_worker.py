@@ -36,7 +36,7 @@ def test_the_worker_builds_the_marts_as_dbt_in_process_does(settings: Settings):
         assert worker.process.pid != os.getpid()
     assert worker.process.poll() == 0  # stopped with the block, no process left behind
     assert through_worker == in_process
-    assert through_worker["city_trade_ranking"] == "success" and through_worker["unique_dim_area_area_code"] == "pass"
+    assert through_worker["city_trade_ranking"] == "success" and through_worker["primary_key_dim_area_area_code"] == "pass"
     with connect(settings.warehouse_path) as con:  # the worker let go of the warehouse: this process opens it
         shenzhen = con.execute(
             "select rank_total from marts.city_trade_ranking where year = 2025 and month_to = 12 and basis = 'firm_location' and name_en = 'Shenzhen'"
@@ -112,3 +112,15 @@ def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: S
     with pytest.raises(transform.BuildError):
         transform.build_models(settings, transform.POST_GATE)
     assert '"marts"."dim_area' in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["a null key", "a duplicated key"])
+def test_the_primary_key_test_fails_on_a_null_or_a_duplicated_key(settings: Settings, damage: str):
+    """dbt_project/macros/test_primary_key.sql: one node for what dbt's unique and not_null made in two."""
+    with connect(settings.warehouse_path) as con:
+        if damage == "a null key":
+            con.execute("update marts.dim_area set area_code = null where area_code = (select min(area_code) from marts.dim_area)")
+        else:
+            con.execute("insert into marts.dim_area select * from marts.dim_area where area_code = (select min(area_code) from marts.dim_area)")
+    with pytest.raises(transform.BuildError, match=r"primary_key_dim_area_area_code: (fail|Got 1 result)"):
+        transform.build_models(settings, ["primary_key_dim_area_area_code"])  # the test alone: the table stays damaged

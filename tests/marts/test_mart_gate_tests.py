@@ -29,6 +29,8 @@ def dbt_checks(model: dict) -> list[tuple]:
             checks.append((name, frozenset(arguments["columns"]), None))
         elif name == "accepted_values":
             checks.append((name, column, frozenset(arguments["values"])))
+        elif name == "primary_key":  # dbt_project/macros/test_primary_key.sql: unique and not null, one node
+            checks += [("unique", column, None), ("not_null", column, None)]
         else:
             checks.append((name, column, None))
     return checks
@@ -72,6 +74,9 @@ def test_the_coverage_check_notices_a_dbt_test_the_suite_lacks():
     assert [check for check in dbt_checks(model) if check not in gx_checks(suite)] == [("accepted_values", "rank_total", frozenset({1, 2}))]
     suite["expectations"][0]["severity"] = "warning"  # a warning does not block the publish: not the same check
     assert ("not_null", "rank_total", None) not in gx_checks(suite)
+    keyed = {"columns": [{"name": "area_code", "data_tests": ["primary_key"]}]}  # unique and not null: both wanted
+    suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "area_code"}}]}
+    assert [check for check in dbt_checks(keyed) if check not in gx_checks(suite)] == [("unique", "area_code", None)]
 
 
 def test_a_run_leaves_the_gated_marts_dbt_tests_to_ci_and_citytrade_build_runs_them(sample_home, tmp_path):
@@ -87,7 +92,7 @@ def test_a_run_leaves_the_gated_marts_dbt_tests_to_ci_and_citytrade_build_runs_t
     run = transform.build_models(settings, transform.POST_GATE)
     assert run["city_trade_ranking"] == "success"
     assert "not_null_city_trade_ranking_year" not in run  # the mart gate checks it in the run
-    assert run["unique_dim_area_area_code"] == "pass"  # marts the mart gate does not judge keep their dbt tests
+    assert run["primary_key_dim_area_area_code"] == "pass"  # marts the mart gate does not judge keep their dbt tests
     everything = transform.build_models(settings, transform.POST_GATE, all_tests=True)
     assert everything["not_null_city_trade_ranking_year"] == "pass"
     assert any(name.startswith("unit test ") for name in everything)
