@@ -71,7 +71,10 @@ class HelperProcess:
                 self._answers[waiting] = json.loads(line) if line else {"lost": "no answer"}
             answer, op = self._answers.pop(ticket), self._ops.pop(ticket)
         if "lost" in answer:
-            code = self.process.poll()
+            try:
+                code = self.process.wait(timeout=2)  # its pipe closed as it died: the exit code comes a moment later
+            except subprocess.TimeoutExpired:
+                code = None
             raise self.error(f"the {self.label} process ended ({answer['lost']}, exit code {code}) during {op}; see {self.log_path}")
         if "raised" in answer:
             raise self.raises.get(answer["raised"], self.error)(answer["message"])
