@@ -232,12 +232,16 @@ class DataDocsBuild:
     ticket: int | None = None
 
 
-def start_data_docs(settings: Settings, *gates: GateResult) -> DataDocsBuild:
-    """Start building the Data Docs of these gates; the GX worker builds them while this process publishes
-    (0.7 s, issue #8). finish_data_docs waits for them and makes them readable offline."""
+def start_data_docs(settings: Settings, *gates: GateResult, build_index: bool = True) -> DataDocsBuild:
+    """Start building the Data Docs of these gates; the GX worker builds them while this process goes on
+    (publishes: 0.7 s; builds the marts, for the row gate's pages: issue #8). finish_data_docs waits for them and
+    makes them readable offline. build_index=False renders only the gates' own pages: the flow renders the row
+    gate's while the marts build, and the mart gate's with the index (which lists every stored result) at the end.
+    """
     from citytrade import gx_worker
 
-    request = {"gx_dir": str(settings.gx_dir), "resources": [resource for gate in gates for resource in gate.docs_resources]}
+    resources = [resource for gate in gates for resource in gate.docs_resources]
+    request = {"gx_dir": str(settings.gx_dir), "resources": resources, "build_index": build_index}
     worker = gx_worker.current()
     if worker is not None:
         return DataDocsBuild(settings, ticket=worker.send("docs", request))
@@ -245,20 +249,31 @@ def start_data_docs(settings: Settings, *gates: GateResult) -> DataDocsBuild:
     return DataDocsBuild(settings)
 
 
-def finish_data_docs(build: DataDocsBuild) -> int:
+def finish_data_docs(*builds: DataDocsBuild) -> int:
     """Wait for the Data Docs (CheckCouldNotRun if GX failed), then point them at the bundled assets; the pages."""
     from citytrade import gx_worker
     from citytrade.data_docs import data_docs_site, localise_data_docs
 
-    if build.ticket is not None:
-        worker = gx_worker.current()
-        if worker is None:
-            raise CheckCouldNotRun("the GX worker that was building the Data Docs has stopped")
-        worker.receive(build.ticket)
-    return localise_data_docs(data_docs_site(build.settings.gx_dir))
+    for build in builds:
+        if build.ticket is not None:
+            worker = gx_worker.current()
+            if worker is None:
+                raise CheckCouldNotRun("the GX worker that was building the Data Docs has stopped")
+            worker.receive(build.ticket)
+    return localise_data_docs(data_docs_site(builds[0].settings.gx_dir))
 
 
-def gx_data_docs(gx_dir: str, resources: list) -> None:
+def finish_data_docs_after_failure(build: DataDocsBuild) -> None:
+    """A run that failed with Data Docs under way still waits for them: its row gate's pages, readable offline (the
+    next run's index lists them), and a served GX worker owes no answer to the next run. A failure of the docs is
+    logged, not raised: the run reports its own error."""
+    try:
+        finish_data_docs(build)
+    except Exception as exc:  # noqa: BLE001  (the run is failing already; this must not replace its error)
+        log.warning("the Data Docs of a failed run could not be finished: %s", exc)
+
+
+def gx_data_docs(gx_dir: str, resources: list, build_index: bool = True) -> None:
     """GX builds the Data Docs of these results and suites (plain, from _docs_resources), or of everything."""
     import great_expectations as gx
 
@@ -268,7 +283,7 @@ def gx_data_docs(gx_dir: str, resources: list) -> None:
         ValidationResultIdentifier.from_tuple(tuple(key)) if kind == "validation" else ExpectationSuiteIdentifier(name=key)
         for kind, key in resources
     ]  # fmt: skip
-    _context(Path(gx_dir)).build_data_docs(resource_identifiers=identifiers or None)
+    _context(Path(gx_dir)).build_data_docs(resource_identifiers=identifiers or None, build_index=build_index)
 
 
 def _docs_resources(result) -> list:

@@ -57,9 +57,9 @@ def audit_marts(settings: Settings, run_id: str, row_gate=None):
 
 
 @task(name="GX Data Docs")
-def data_docs(build) -> int:
-    """Wait for the Data Docs of both gates, which the GX worker built while the run published."""
-    return quality.finish_data_docs(build)
+def data_docs(row_gate_docs, mart_gate_docs) -> int:
+    """Wait for the Data Docs of both gates, which the GX worker built while the run built the marts and published."""
+    return quality.finish_data_docs(row_gate_docs, mart_gate_docs)
 
 
 @task(name="publish or hold", **TRANSIENT_RETRIES)
@@ -97,21 +97,23 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
         gx_worker.running(settings.log_dir / "gx-worker.log"),
     ):
         pipeline.begin_run(settings, run_id)
-        staged = None
+        staged = row_docs = None
         try:
             summary = ingest(settings, run_id)
             pipeline.absorb_ingest(report, summary)
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
             row_gate, new_alerts = audit_rows(settings, run_id)
             pipeline.absorb_gate(report, row_gate, new_alerts)
+            row_docs = quality.start_data_docs(settings, row_gate, build_index=False)  # the GX worker is idle meanwhile
             report_dbt_nodes("marts", build_marts(settings))
             mart_gate, new_alerts, staged = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
-            docs = quality.start_data_docs(settings, row_gate, mart_gate)  # built by the GX worker meanwhile
+            docs = quality.start_data_docs(settings, mart_gate)  # and the index: built by the GX worker meanwhile
             try:
                 publish(settings, report, mart_gate, staged)
             finally:
-                data_docs(docs)  # after a failed publish too: they show what the gates found
+                builds, row_docs = (row_docs, docs), None  # finished here, not again below
+                data_docs(*builds)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
             report.status, report.message = "failed", pipeline.one_line(exc)
@@ -119,6 +121,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
         finally:
             if staged is not None:
                 publish_module.discard(staged)  # a run that failed before its swap; a no-op once swapped in
+            if row_docs is not None:  # the run failed after the row gate: its pages, for the next run's index
+                quality.finish_data_docs_after_failure(row_docs)
             pipeline.finish_run(settings, report)
             notify(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")

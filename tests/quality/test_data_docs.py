@@ -53,3 +53,14 @@ def test_data_docs_reference_no_network_and_render_styled(raw_dir, home, tmp_pat
 
     assert styled[BOOTSTRAP_TEXT] > 1000 and bare[BOOTSTRAP_TEXT] == 0
     assert _green(styled) > 100 and _green(bare) == 0  # Font Awesome icons in bootstrap colours, drawn by bootstrap-table
+
+
+def test_a_runs_data_docs_have_a_page_per_validation_of_both_gates_and_the_index_links_each(sample_home):
+    """The flow renders the row gate's pages while the marts build and the mart gate's with the index at the end."""
+    site = data_docs_site(sample_home / "gx")
+    pages = {page.relative_to(site).as_posix() for page in (site / "validations").rglob("*.html")}
+    datasets = {checkpoint: {v["dataset"] for v in quality.load_checkpoint_spec(checkpoint)["validations"]} for checkpoint in ("row_gate", "mart_gate")}
+    for checkpoint, wanted in datasets.items():
+        made = {re.sub(rf"^.*/{checkpoint}_extracts-(.+)\.html$", r"\1", page) for page in pages if f"/{checkpoint}_extracts-" in page}
+        assert made == wanted, checkpoint  # the sample home had one run: one page per dataset
+    assert set(re.findall(r'validations/[^"\\]+\.html', (site / "index.html").read_text(encoding="utf-8"))) == pages

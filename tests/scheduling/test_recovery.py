@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from citytrade import quality
 from harness import citytrade_command, copy_home, finish, prefect_server, published_once  # noqa: F401 (fixtures)
 
 # Columns that say when or in which run something happened; everything else must be equal between two publishes.
@@ -178,3 +179,28 @@ def test_a_run_sends_flow_run_heartbeats_only_when_prefect_is_told_to(prefect_se
         assert time.monotonic() < deadline, f"the server's events of the two runs: {events}"
         time.sleep(1)
     assert "prefect.flow-run.heartbeat" not in events["default"], events["default"]
+
+
+def test_a_run_whose_dbt_worker_dies_building_the_marts_fails_in_one_line_and_keeps_its_row_gate_pages(prefect_server, published_once, tmp_path):
+    """The flow renders the row gate's Data Docs while the marts build; a run that fails there still finishes them,
+    readable offline, and reports its own error, not the docs'."""
+    import re
+
+    home = copy_home(published_once, tmp_path / "home")
+    site = home / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    row_pages_before = set((site / "validations").rglob("row_gate_extracts-*.html"))
+    mart_pages_before = set((site / "validations").rglob("mart_gate_extracts-*.html"))
+    marker = home / "paused-at-dbt-build"
+    run = citytrade_command("run", server=prefect_server, home=home, pause_at="dbt-build")
+    wait_for_marker(marker, run)  # held in the dbt worker, once the first mart table is written
+    os.kill(int(marker.read_text().split()[1]), signal.SIGKILL)
+    marker.unlink()
+    code, out, err = finish(run)
+
+    assert code == 1
+    assert re.search(r"citytrade: BuildError: the dbt worker process ended \(no answer, exit code -9\) during build", err), err[-3000:]
+    new_row_pages = set((site / "validations").rglob("row_gate_extracts-*.html")) - row_pages_before
+    assert len(new_row_pages) == len(quality.load_checkpoint_spec("row_gate")["validations"])
+    assert set((site / "validations").rglob("mart_gate_extracts-*.html")) == mart_pages_before  # no mart gate ran
+    for page in new_row_pages:
+        assert not re.search(r"<(?:script|link)\b[^>]*?(?:src|href)=\"https?://", page.read_text(encoding="utf-8")), page
