@@ -53,7 +53,7 @@ def build_marts(settings: Settings):
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
 def audit_marts(settings: Settings, run_id: str, row_gate=None):
     """The mart gate; the publish is written meanwhile, and swapped in by `publish` only if the gate passed."""
-    return pipeline.audit_marts_and_stage_publish(settings, run_id, row_gate, data_docs=False)  # data_docs below, once
+    return pipeline.audit_marts_and_stage_publish(settings, run_id, row_gate, data_docs=False)  # the Data Docs: started in the flow
 
 
 @task(name="GX Data Docs")
