@@ -254,12 +254,12 @@ def finish_data_docs(*builds: DataDocsBuild) -> int:
     from citytrade import gx_worker
     from citytrade.data_docs import data_docs_site, localise_data_docs
 
-    for build in builds:
-        if build.ticket is not None:
-            worker = gx_worker.current()
-            if worker is None:
-                raise CheckCouldNotRun("the GX worker that was building the Data Docs has stopped")
-            worker.receive(build.ticket)
+    tickets = [build.ticket for build in builds if build.ticket is not None]
+    worker = gx_worker.current()
+    if tickets and worker is None:
+        raise CheckCouldNotRun("the GX worker that was building the Data Docs has stopped")
+    for ticket in tickets:
+        worker.receive(ticket)
     return localise_data_docs(data_docs_site(builds[0].settings.gx_dir))
 
 

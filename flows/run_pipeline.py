@@ -112,8 +112,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             try:
                 publish(settings, report, mart_gate, staged)
             finally:
-                builds, row_docs = (row_docs, docs), None  # finished here, not again below
-                data_docs(*builds)  # after a failed publish too: they show what the gates found
+                row_gate_docs, row_docs = row_docs, None  # finished by data_docs, not by the failure path below
+                data_docs(row_gate_docs, docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except Exception as exc:
             report.status, report.message = "failed", pipeline.one_line(exc)

@@ -8,9 +8,12 @@ kill lands exactly where it is meant to. All runs talk to one real Prefect serve
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -151,9 +154,6 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
 
 def flow_run_events(server_url: str, flow_run_id: str) -> list[str]:
     """The names of the events the Prefect server holds about one flow run."""
-    import json
-    import urllib.request
-
     body = {"filter": {"any_resource": {"id": [f"prefect.flow-run.{flow_run_id}"]}, "event": {"prefix": ["prefect.flow-run."]}}, "limit": 50}
     request = urllib.request.Request(f"{server_url}/events/filter", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -163,8 +163,6 @@ def flow_run_events(server_url: str, flow_run_id: str) -> list[str]:
 def test_a_run_sends_flow_run_heartbeats_only_when_prefect_is_told_to(prefect_server, published_once, tmp_path):
     """Heartbeats drive the hand-made "crash zombie flows" automation; without an explicit frequency a run sends none
     (Prefect's thread joined at the end of each run cost 0.5 s on average), with one it sends them."""
-    import json
-
     ids = {}
     for label, env in (("default", {}), ("asked", {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"})):
         home = copy_home(published_once, tmp_path / label)
@@ -184,8 +182,6 @@ def test_a_run_sends_flow_run_heartbeats_only_when_prefect_is_told_to(prefect_se
 def test_a_run_whose_dbt_worker_dies_building_the_marts_fails_in_one_line_and_keeps_its_row_gate_pages(prefect_server, published_once, tmp_path):
     """The flow renders the row gate's Data Docs while the marts build; a run that fails there still finishes them,
     readable offline, and reports its own error, not the docs'."""
-    import re
-
     home = copy_home(published_once, tmp_path / "home")
     site = home / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
     row_pages_before = set((site / "validations").rglob("row_gate_extracts-*.html"))
