@@ -55,8 +55,17 @@ class AreaResolver:
         for area in self.areas.values():
             self.aliases.setdefault(normalise_alias(area.name_zh), area.area_code)
             self.aliases.setdefault(normalise_alias(area.name_en), area.area_code)
+        self._resolved: dict[str, str] = {}  # name as written -> area code, for names resolved before
 
     def resolve(self, name: object) -> str:
+        code = self._resolved.get(name) if isinstance(name, str) else None
+        if code is None:
+            code = self._resolve(name)
+            if isinstance(name, str):
+                self._resolved[name] = code  # releases repeat the same few hundred names (issue #8)
+        return code
+
+    def _resolve(self, name: object) -> str:
         text = "" if name is None else str(name).strip()
         if not text:
             raise UnknownArea("area is empty")

@@ -12,6 +12,7 @@ from pathlib import Path
 from citytrade.config import SEEDS_DIR
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a figure as most releases write it: ASCII digits, no separators
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
 
 
@@ -63,19 +64,26 @@ def parse_figure(text: object, *, allow_negative: bool = False) -> Figure | None
     if text is None:
         return None
     raw = str(text).strip()
-    if raw == "" or raw.lower() in {"nan", "none", "-", "—", "..."}:
-        return None
-    cleaned = raw.translate(_FULLWIDTH).replace(",", "").replace(" ", "")
-    if cleaned.endswith("%"):
-        cleaned = cleaned[:-1]
-    if not _NUMBER.match(cleaned):
-        raise BadValue(f"'{raw}' is not a number")
+    if _PLAIN_NUMBER.fullmatch(raw):  # most cells: nothing to clean (a third of an ingest's time was here; issue #8)
+        cleaned = raw
+    else:
+        if raw == "" or raw.lower() in {"nan", "none", "-", "—", "..."}:
+            return None
+        cleaned = raw.translate(_FULLWIDTH).replace(",", "").replace(" ", "")
+        if cleaned.endswith("%"):
+            cleaned = cleaned[:-1]
+        if not _NUMBER.match(cleaned):
+            raise BadValue(f"'{raw}' is not a number")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
         raise BadValue(f"'{raw}' is not a number") from exc
     if value < 0 and not allow_negative:
         raise BadValue(f"'{raw}' is negative; trade values cannot be")
-    exponent = value.as_tuple().exponent
-    resolution = Decimal(1).scaleb(min(int(exponent), 0)) if isinstance(exponent, int) else Decimal(1)
-    return Figure(text=raw, value=value, resolution=resolution)
+    point = cleaned.find(".")  # the written decimals: Decimal's exponent, read off the text (no exponent notation here)
+    return Figure(text=raw, value=value, resolution=_resolution(len(cleaned) - point - 1 if point >= 0 else 0))
+
+
+@lru_cache(maxsize=None)
+def _resolution(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)

@@ -67,9 +67,11 @@ def decode_text(release: Release) -> str:
     raise ReleaseError(f"cannot decode the file as {tried} text (binary or wrongly labelled encoding?)")
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, except tab, line feed, form feed, carriage return
+
+
 def _looks_binary(text: str) -> bool:
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
-    return controls > 0
+    return _CONTROL.search(text) is not None
 
 
 def is_note_row(cells: list[str]) -> bool:
@@ -226,12 +228,17 @@ def trade_row(
         "currency": unit_info.currency,
         "source_url": source_url or None,
     }
-    for measure in MEASURES:
+    for measure, text, value, resolution, pct_value, pct_resolution in _MEASURE_COLUMNS:
         figure = figures.get(measure)
-        row[f"{measure}_text"] = figure.text if figure else None
-        row[f"{measure}_value"] = float(figure.value) if figure else None
-        row[f"{measure}_resolution"] = float(figure.resolution) if figure else None
+        row[text] = figure.text if figure else None
+        row[value] = float(figure.value) if figure else None
+        row[resolution] = float(figure.resolution) if figure else None
         pct = growth.get(measure)
-        row[f"{measure}_yoy_pct"] = float(pct.value) if pct else None
-        row[f"{measure}_yoy_pct_resolution"] = float(pct.resolution) if pct else None
+        row[pct_value] = float(pct.value) if pct else None
+        row[pct_resolution] = float(pct.resolution) if pct else None
     return row
+
+
+_MEASURE_COLUMNS = [
+    (m, f"{m}_text", f"{m}_value", f"{m}_resolution", f"{m}_yoy_pct", f"{m}_yoy_pct_resolution") for m in MEASURES
+]  # fmt: skip
