@@ -97,7 +97,6 @@ class _Batch:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str, progress: Callable | None, total: int):
         self.con, self.run_id, self.progress, self.total = con, run_id, progress, total
-        self.now = _now()
         self._clear()
 
     def _clear(self) -> None:
@@ -118,7 +117,7 @@ class _Batch:
         self.commit()
 
     def quarantine_row(self, release: Release, row_number: int | None, reason: str) -> dict:
-        return {"path": release.rel_path, "row_number": row_number, "reason": reason, "run_id": self.run_id, "detected_at": self.now}
+        return {"path": release.rel_path, "row_number": row_number, "reason": reason, "run_id": self.run_id, "detected_at": _now()}
 
     def reported(self, done: int, path: str, outcome: str) -> None:
         self.events.append((done, path, outcome))
@@ -143,7 +142,6 @@ class _Batch:
                 raise
         events = self.events
         self._clear()
-        self.now = _now()
         if self.progress:
             for done, path, outcome in events:
                 self.progress(done, self.total, path, outcome)
@@ -249,7 +247,8 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
         "retrieved_on": _date(meta.get("retrieved_on")), "unit": _text(meta.get("unit")), "basis": _text(meta.get("basis")),
         "encoding": _text(meta.get("encoding")),
         "is_complete_list": meta.get("complete") if isinstance(meta.get("complete"), bool) else None,
-        "is_synthetic": meta.get("synthetic") is True, "notes": _text(meta.get("notes")), "loaded_at": batch.now,
+        "is_synthetic": meta.get("synthetic") is True, "notes": _text(meta.get("notes")),
+        "loaded_at": _now(),  # each release its own, in the order found: later versions rank by it (dbt)
         "run_id": batch.run_id, "rows_loaded": len(rows), "rows_quarantined": len(rejects), "status": status,
         "status_reason": reason,
     }])  # fmt: skip
