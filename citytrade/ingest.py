@@ -110,9 +110,12 @@ class _Batch:
             self.tables.setdefault(table, []).append((release_id, rows))
             self.rows += len(rows)
 
-    def load_now(self, rows, release: Release) -> None:
-        """A detail release (set-based bulk load, citytrade/parsers/citytrade_detail_v1.py), in its own transaction
-        and at once: its loaded and quarantined rows are only counted as it loads. Call commit() first."""
+    def load_now(self, rows, release: Release, release_row: dict) -> None:
+        """A detail release (set-based bulk load, citytrade/parsers/citytrade_detail_v1.py): what is pending first,
+        then the release in a transaction of its own, at once, as its loaded and quarantined rows are only counted
+        as it loads."""
+        self.commit()
+        self.add_rows("raw.releases", release.release_id, [release_row])
         self.bulk_loads.append((rows, release))
         self.commit()
 
@@ -231,16 +234,13 @@ def _reject_repeated_figures(parsed: ParsedRelease) -> ParsedRelease:
 
 def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None, reason: str | None) -> None:
     meta = release.meta
-    bulk = parsed is not None and hasattr(parsed.rows, "load_into")
-    if bulk:
-        batch.commit()  # what is pending first: a detail release is loaded in a transaction of its own
     rows = parsed.rows if parsed else []
     rejects = parsed.rejects if parsed else []
     if parsed is None:
         status = "duplicate" if reason and reason.startswith("duplicate") else "rejected"
     else:
         status = "partial" if rejects else "loaded"
-    batch.add_rows("raw.releases", release.release_id, [{
+    release_row = {
         "path": release.rel_path, "sha256": release.sha256, "sidecar_sha256": release.sidecar_sha256,
         "format": _text(meta.get("format")), "publisher": _text(meta.get("publisher")), "title": _text(meta.get("title")),
         "source_url": _text(meta.get("source_url")), "published_on": _date(meta.get("published_on")),
@@ -251,12 +251,13 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
         "loaded_at": _now(),  # each release its own, in the order found: later versions rank by it (dbt)
         "run_id": batch.run_id, "rows_loaded": len(rows), "rows_quarantined": len(rejects), "status": status,
         "status_reason": reason,
-    }])  # fmt: skip
+    }  # fmt: skip
+    if parsed is not None and hasattr(parsed.rows, "load_into"):
+        batch.load_now(parsed.rows, release, release_row)
+        return
+    batch.add_rows("raw.releases", release.release_id, [release_row])
     if parsed is None:
         _quarantine(batch, release, None, reason)
-        return
-    if bulk:
-        batch.load_now(parsed.rows, release)
         return
     batch.add_rows("raw.trade_observations" if parsed.kind == "trade" else "raw.top100_entries", release.release_id, rows)
     batch.add_rows("raw.top100_subindex_scores", release.release_id, parsed.subindex_scores)
