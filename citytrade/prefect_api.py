@@ -193,6 +193,9 @@ def _default_database() -> bool:
     return not any(os.environ.get(name) for name in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL"))
 
 
+TEMPLATE_STARTUP_TIMEOUT = 180.0
+
+
 def make_template() -> int:
     """`python -m citytrade.prefect_api`: create the template once (scripts/dev.py setup calls it after installing):
     start Prefect's server on an empty home, let it migrate and register its blocks, stop it, keep the database."""
@@ -207,8 +210,15 @@ def make_template() -> int:
         if api is None:
             print("citytrade: ephemeral Prefect is switched off here; no database template made", file=sys.stderr)
             return 0  # only a start-up saving: new homes migrate their own database
+        # The first start on a new virtualenv also compiles Prefect's modules and runs every migration: 20 s
+        # (Prefect's default) was not always enough on a loaded 2-core machine.
+        api.startup_timeout = max(api.startup_timeout, TEMPLATE_STARTUP_TIMEOUT)
         try:
             api.wait_ready()
+        except TemporaryAPIError:
+            log_tail = (Path(scratch) / "api.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-20:]
+            print("\n".join(["citytrade: the temporary Prefect API's log (removed with its folder):", *log_tail]), file=sys.stderr)
+            raise
         finally:
             api.stop()
         _save_template(Path(scratch))
