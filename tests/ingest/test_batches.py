@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import duckdb
+import datetime as dt
 
-from citytrade import ingest
+import duckdb
+import pyarrow as pa
+import pytest
+
+from citytrade import ingest, warehouse
 from conftest import write_release
 
 RELEASES = 120  # more than one batch (ingest.BATCH_RELEASES)
@@ -67,3 +71,22 @@ def test_a_batch_that_fails_to_commit_leaves_none_of_its_releases(raw_dir, tmp_p
         releases = con.execute("select count(*) from raw.releases").fetchone()[0]
         rows = con.execute("select count(*) from raw.trade_observations").fetchone()[0]
     assert releases == rows == ingest.BATCH_RELEASES  # the first batch whole, nothing of the second
+
+
+def test_a_column_mixing_kinds_of_value_goes_in_through_a_frame(tmp_path):
+    """Arrow refuses a column of text and numbers together; _insert_rows then inserts a pandas frame of the same
+    rows, and DuckDB casts each value to the column's type: nothing is dropped."""
+    detected = dt.datetime(2026, 12, 1, 23, 0)
+    rows = [
+        {"path": "a.csv", "row_number": 3, "reason": "total is not a number", "run_id": "run-1", "detected_at": detected},
+        {"path": "a.csv", "row_number": 4, "reason": 17, "run_id": "run-1", "detected_at": detected},
+    ]
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        pa.table({"reason": [row["reason"] for row in rows]})  # the case the fallback is for
+    with warehouse.open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        ingest._insert_rows(con, "raw.quarantine", [("release-1", rows)])
+        stored = con.execute("select release_id, path, row_number, reason, run_id, detected_at from raw.quarantine order by row_number").fetchall()
+    assert stored == [
+        ("release-1", "a.csv", 3, "total is not a number", "run-1", detected),
+        ("release-1", "a.csv", 4, "17", "run-1", detected),
+    ]
