@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,7 +20,8 @@ USAGE = """usage: python3 scripts/dev.py COMMAND [ARGS...]
 
   setup               create .venv and install requirements.lock (exact versions) and citytrade
   run [ARGS...]       citytrade run on the sample releases in data/raw (ARGS go to `citytrade run`)
-  test [ARGS...]      the test suite (ARGS go to pytest)
+  test [ARGS...]      the test suite (ARGS go to pytest); installs the Debian packages it uses
+                      (chromium, strace, postgresql) with apt-get when missing and run as root
   citytrade ARGS...   any citytrade command inside the environment
 """
 
@@ -49,6 +52,39 @@ def setup() -> None:
     STAMP.write_text(_fingerprint())
 
 
+# Debian packages some tests drive for real, by the test that needs each (a test fails, it does not skip, without it)
+SYSTEM_TOOLS = {
+    "strace": "tests/test_cli.py traces every connect() of a run",
+    "chromium": "tests/report and tests/quality render pages in headless chromium",
+    "postgresql": "tests/marts build the marts on PostgreSQL too",
+}
+
+
+def _missing_system_tools() -> list[str]:
+    present = {
+        "strace": shutil.which("strace") is not None,
+        "chromium": shutil.which("chromium") is not None,
+        "postgresql": bool(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl") or shutil.which("pg_ctl")),
+    }
+    return [name for name in SYSTEM_TOOLS if not present[name]]
+
+
+def install_system_tools() -> None:
+    """Install the Debian packages the tests use when they are missing: apt-get as root (CI, a container);
+    otherwise say which are missing and how to install them, and go on (the tests that need them fail)."""
+    missing = _missing_system_tools()
+    if not missing:
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print(f"installing Debian packages the tests use: {' '.join(missing)}", file=sys.stderr)
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=quiet, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=quiet, stdout=subprocess.DEVNULL)
+        return
+    for name in missing:
+        print(f"missing {name}: {SYSTEM_TOOLS[name]}; those tests will fail (sudo apt-get install {name})", file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(USAGE)
@@ -64,6 +100,7 @@ def main(argv: list[str]) -> int:
     if command == "run":
         return subprocess.run([str(BIN / "citytrade"), "run", *rest], cwd=REPO).returncode
     if command == "test":
+        install_system_tools()
         return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=REPO).returncode
     return subprocess.run([str(BIN / "citytrade"), *rest], cwd=REPO).returncode
 

@@ -18,7 +18,7 @@ BOOTSTRAP_TEXT = (33, 37, 41)  # bootstrap 4's body colour #212529; a browser's 
 
 def _screenshot(page, png, profile) -> Counter:
     chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is required (.ci/run installs it)"
+    assert chromium, "Debian's chromium is required (python3 scripts/dev.py test installs it: apt-get install chromium)"
     result = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,900",

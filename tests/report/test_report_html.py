@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = [
 
 def _chromium() -> str:
     path = shutil.which("chromium")
-    assert path, "Debian's chromium is required for the report tests (.ci/run installs it: apt-get install chromium)"
+    assert path, "Debian's chromium is required for the report tests (python3 scripts/dev.py test installs it: apt-get install chromium)"
     return path
 
 
