@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from citytrade.prefect_api import template_dir
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 
