@@ -78,8 +78,11 @@ def install_system_tools() -> None:
     if shutil.which("apt-get") and os.geteuid() == 0:
         print(f"installing Debian packages the tests use: {' '.join(missing)}", file=sys.stderr)
         quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=quiet, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=quiet, stdout=subprocess.DEVNULL)
+        for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+            done = subprocess.run(step, env=quiet, stdout=subprocess.DEVNULL)
+            if done.returncode != 0:
+                print(f"`{' '.join(step)}` failed (exit {done.returncode}); the tests that need {', '.join(missing)} will fail", file=sys.stderr)
+                return
         return
     for name in missing:
         print(f"missing {name}: {SYSTEM_TOOLS[name]}; those tests will fail (sudo apt-get install {name})", file=sys.stderr)
