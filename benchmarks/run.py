@@ -9,8 +9,12 @@ For each, citytrade runs as `citytrade run` four times over, on separate homes: 
 Prefect API ("ephemeral") and against a `prefect server` this script starts (and stops) on loopback ("server"),
 then handed to a `citytrade serve` of its home, one with its own temporary Prefect API ("serve-eph") and one
 against the same server ("serve"). A serve is warm (Prefect, dbt and GX imported, the project parsed) before the
-scenarios begin; it is started before (a) and kept for all three, as a deployment would keep it. The floor runs on its own
-database. For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
+scenarios begin; it is started before (a) and kept for all three, as a deployment would keep it. With a server, the
+`monthly-customs-release` deployment of prefect.yaml also runs each scenario, triggered with `prefect deployment
+run` and run by `prefect worker start --run-once`: handed to a serve of its home ("deployed") and in the worker's
+own flow-run process ("deployed-cold"). Their wall time is the flow run's, from Pending to its final state (what a
+scheduled run costs once a long-running worker has picked it up); CPU and RSS are the worker's tree's, its own
+start-up included, with the serve's. The floor runs on its own database. For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
 the tree's delta over the run, peak RSS sampled across both trees, the largest process as its lifetime peak.
 Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
 process (getrusage), rows per second, the ratio to the floor, and a CPU gauge taken before each scenario (how
@@ -33,6 +37,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -181,7 +186,9 @@ def cpu_gauge() -> float:
 
 # ---- a warm citytrade serve for the "serve" runs
 
-SERVE_RUNNERS = ("serve-eph", "serve")
+SERVE_RUNNERS = ("serve-eph", "serve", "deployed")
+DEPLOYED_RUNNERS = ("deployed", "deployed-cold")
+DEPLOYMENT = "citytrade-pipeline/monthly-customs-release"
 
 
 class Serve:
@@ -250,6 +257,38 @@ class PrefectServer:
                 time.sleep(0.5)
         raise RuntimeError("prefect server did not answer /api/health within 120 s")
 
+    def cli(self, *args: str) -> str:
+        env = {**os.environ, **OFFLINE, "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.url}
+        done = subprocess.run([str(BIN / "prefect"), *args], env=env, cwd=REPO, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def deploy(self) -> None:
+        """prefect.yaml's deployments on this server, as README "Scheduling" says; schedules paused and their runs
+        deleted, so the worker runs only what the benchmark triggers."""
+        self.cli("work-pool", "create", "citytrade", "--type", "process", "--overwrite")
+        self.cli("--no-prompt", "deploy", "--all")
+        self.cli("deployment", "schedule", "pause", "--all")
+        scheduled = self.api("POST", "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}})
+        for run in scheduled:
+            self.api("DELETE", f"/flow_runs/{run['id']}", None)
+
+    def flow_run_seconds(self, flow_run_id: str) -> tuple[float, str]:
+        """(seconds from Pending to the final state, the final state's name) of a flow run."""
+        states = sorted(self.api("GET", f"/flow_run_states/?flow_run_id={flow_run_id}", None), key=lambda s: s["timestamp"])
+        pending = next(s for s in states if s["type"] == "PENDING")
+        final = states[-1]
+        stamp = lambda s: datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))  # noqa: E731
+        return (stamp(final) - stamp(pending)).total_seconds(), final["name"]
+
+    def api(self, method: str, path: str, body) -> object:
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data = response.read()
+        return json.loads(data) if data else None
+
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, 15)  # its own session: the server and the workers it started
@@ -282,6 +321,23 @@ def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, 
     seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log", also=serve.process.pid if serve else None)
     if serve and serve.runs() != served + 1:
         raise RuntimeError(f"the {runner} run of ({scenario}) did not run in its serve; see {logs / f'{scenario}-{runner}.log'} and {serve.log_path}")
+    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
+
+
+def run_deployed(scenario: str, runner: str, raw: Path, home: Path, server: PrefectServer, logs: Path, gauge: float, serve: "Serve | None") -> Measure:
+    """The deployment's flow run on this home: triggered, then run by a worker that ends after it (--run-once)."""
+    runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
+    out = server.cli("deployment", "run", DEPLOYMENT, "--param", f"raw_dir={raw}", "--param", f"home={home}")
+    flow_run_id = next(line.split()[-1] for line in out.splitlines() if "UUID:" in line)
+    env = {**os.environ, **OFFLINE, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(home.parent / "prefect-worker"), "CITYTRADE_REPO": str(REPO)}
+    served = serve.runs() if serve else 0
+    cmd = [str(BIN / "prefect"), "worker", "start", "--pool", "citytrade", "--run-once"]
+    _, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log", also=serve.process.pid if serve else None)
+    seconds, final = server.flow_run_seconds(flow_run_id)
+    if serve and serve.runs() != served + 1:
+        raise RuntimeError(f"the {runner} run of ({scenario}) did not run in its serve; see {logs / f'{scenario}-{runner}.log'} and {serve.log_path}")
+    if final != "Completed":
+        code = code or 1
     return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
 
 
@@ -337,21 +393,26 @@ def main(argv: list[str] | None = None) -> int:
             runners["serve-eph"] = env_base  # the serve's own temporary Prefect API, up as long as the serve
             if server:
                 runners["serve"] = runners["server"]
+        if server:
+            server.deploy()
+            runners["deployed-cold"] = runners["server"]  # the worker's environment: run_deployed
+            if not args.no_serve:
+                runners["deployed"] = runners["server"]
         try:
             # (a) cold full run
             generate(raw, "--years", str(args.years))
             for runner in [r for r in runners if r in SERVE_RUNNERS]:
                 serves[runner] = Serve(raw, work / f"home-{runner}", runners[runner], logs / f"{runner}.log")
                 print(f"citytrade serve ({runner}) warm after {serves[runner].warm_up_seconds:.1f} s (not counted in any scenario)", flush=True)
-            run_scenario("a", runners, raw, work, logs, results, serves)
+            run_scenario("a", runners, raw, work, logs, results, serves, server)
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                run_scenario("b", runners, raw, work, logs, results, serves)
+                run_scenario("b", runners, raw, work, logs, results, serves, server)
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                run_scenario("c", runners, raw, work, logs, results, serves)
+                run_scenario("c", runners, raw, work, logs, results, serves, server)
         finally:
             for serve in serves.values():
                 serve.stop()
@@ -367,18 +428,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(m.exit_code == 0 for m in results) else 1
 
 
-def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serves: dict[str, Serve]) -> None:
+def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serves: dict[str, Serve],
+                 server: PrefectServer | None) -> None:  # fmt: skip
     """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
     gauge = cpu_gauge()
     for runner, env in runners.items():
-        results.append(run_citytrade(scenario, runner, raw, work / f"home-{runner}", env, logs, gauge, serves.get(runner)))
+        home = work / f"home-{runner}"
+        if runner in DEPLOYED_RUNNERS:
+            results.append(run_deployed(scenario, runner, raw, home, server, logs, gauge, serves.get(runner)))
+        else:
+            results.append(run_citytrade(scenario, runner, raw, home, env, logs, gauge, serves.get(runner)))
         print(_line(results[-1]), flush=True)
     results.append(run_floor(scenario, raw, work, logs, gauge))
     print(_line(results[-1]), flush=True)
 
 
 def _line(m: Measure) -> str:
-    return (f"[{m.scenario}] {m.runner:10} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
+    return (f"[{m.scenario}] {m.runner:13} {m.seconds:7.1f} s  cpu {m.cpu_seconds:6.1f} s  tree peak {m.tree_peak_rss_mb:7.0f} MB  "
             f"largest process {m.process_peak_rss_mb:6.0f} MB  {m.rows:>10} rows  {m.rows_per_second:>10.0f} rows/s  load {m.load_average:4.1f}  "
             f"gauge {m.gauge_seconds:4.2f} s  exit {m.exit_code}")  # fmt: skip
 

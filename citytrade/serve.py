@@ -15,17 +15,26 @@ The serve only takes a run it would do exactly as the caller's own process would
 - the same user (the socket's peer credentials).
 One run at a time: a run that arrives while another is under way is sent back, runs in its own process and meets
 the run lock there, as it would without a serve (refused, or queued with --wait).
+
+A deployment's flow run comes the same way, from `citytrade.launch` (the command a Prefect worker runs for it): the
+serve takes it when it is this home's, on this serve's Prefect API and checkout, with the same code and the same
+variables the flow reads, and runs that flow run with Prefect's engine here, as `python -m prefect.engine` would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
+import inspect
 import json
 import os
+import re
 import signal
 import socket
 import struct
 import sys
+import _thread
 import threading
 import time
 from pathlib import Path
@@ -43,9 +52,14 @@ class ServeError(RuntimeError):
     """The serve could not start, or ended in the middle of a run."""
 
 
+def address_prefix() -> str:
+    """What every serve's socket name starts with: `citytrade.launch` finds them by it in /proc/net/unix."""
+    return "citytrade-serve-"
+
+
 def address(home: Path) -> bytes:
     """The serve's socket: in Linux's abstract namespace (no file to go stale, no 108-byte path limit)."""
-    return b"\0citytrade-serve-" + hashlib.sha256(str(Path(home).resolve()).encode()).hexdigest()[:32].encode()
+    return b"\0" + address_prefix().encode() + hashlib.sha256(str(Path(home).resolve()).encode()).hexdigest()[:32].encode()
 
 
 def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -60,6 +74,25 @@ def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
 
 def relevant_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES) and k not in DERIVED_ENV and k != OFF_ENV}
+
+
+# A deployment's flow run: what its process has that the flow does not read. Prefect's per-run variables (the flow
+# run's id, the worker's control channel), the server's own settings (no run here starts a server), and the
+# checkout the pull step names (the serve checks that directory itself).
+FLOW_RUN_ONLY_PREFIXES = ("PREFECT__", "PREFECT_SERVER_", "PREFECT_UI_")
+FLOW_RUN_ONLY_ENV = {"CITYTRADE_REPO", "PREFECT_API_URL"}  # the API: compared on its own, to say so
+
+
+def flow_run_env(env: dict[str, str]) -> dict[str, str]:
+    """The variables a deployment's flow run reads, once the flow has applied the offline defaults."""
+    from citytrade.config import OFFLINE_ENV
+
+    env = {**OFFLINE_ENV, **env}  # Settings.apply_environment sets these by default, in the serve as in the run
+    return {
+        k: v for k, v in env.items()
+        if k.startswith(ENV_PREFIXES) and k not in DERIVED_ENV and k != OFF_ENV
+        and k not in FLOW_RUN_ONLY_ENV and not k.startswith(FLOW_RUN_ONLY_PREFIXES)
+    }  # fmt: skip
 
 
 # ---- the caller's side: `citytrade run`
@@ -133,6 +166,7 @@ def serve(settings: Settings) -> int:
     from citytrade.prefect_api import TemporaryAPI
 
     started_env, code = relevant_env(), code_fingerprint()
+    started_flow_run_env = flow_run_env(dict(os.environ))
     stopping = threading.Event()
 
     def stop(*_) -> None:  # SIGTERM: as Ctrl-C; a run under way ends failed, and the serve ends after answering it
@@ -159,6 +193,8 @@ def serve(settings: Settings) -> int:
         import dbt.cli.main  # noqa: F401
         import flows.run_pipeline  # noqa: F401  (Prefect and the flow: the point of the serve)
 
+        flows_by_entrypoint = deployment_flows()  # and the other deployments' flows, for the runs a worker offers
+
         from citytrade import transform
 
         if api is not None and not api.wanted():
@@ -176,7 +212,13 @@ def serve(settings: Settings) -> int:
             while True:
                 connection, _ = listener.accept()
                 with connection:
-                    stale = _answer(connection, settings, started_env, code, listener, cli)
+                    received = _receive(connection)
+                    if received is None:
+                        stale = False
+                    elif received[0].get("op") == "flow-run":
+                        stale = _answer_flow_run(connection, *received, settings, started_flow_run_env, code, listener, flows_by_entrypoint, stopping)
+                    else:
+                        stale = _answer(connection, *received, settings, started_env, code, listener, cli)
                 if stale:
                     print("citytrade: the source files changed since this serve started; ending (start it again)", file=sys.stderr)
                     return 0
@@ -187,8 +229,8 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def _answer(connection, settings: Settings, started_env: dict, code: str, listener, cli) -> bool:
-    """Answer one connection; True when the serve's code is stale and it must end."""
+def _receive(connection) -> tuple[dict, list[int]] | None:
+    """One request and the file descriptors sent with it; None for a caller that said nothing valid in time."""
     fds: list[int] = []
     try:
         connection.settimeout(10)  # a caller that connects and says nothing must not hold the serve
@@ -199,15 +241,26 @@ def _answer(connection, settings: Settings, started_env: dict, code: str, listen
                 break
             message += chunk
         connection.settimeout(None)
-        request = json.loads(message)
+        return json.loads(message), fds
     except (OSError, ValueError):
         for fd in fds:
             os.close(fd)
-        return False
+        return None
+
+
+def _reply(connection, answer: dict) -> None:
+    connection.sendall(json.dumps({**answer, "pid": os.getpid()}).encode() + b"\n")
+
+
+def _same_user(connection) -> bool:
+    return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[2] == os.getuid()
+
+
+def _answer(connection, request: dict, fds: list[int], settings: Settings, started_env: dict, code: str, listener, cli) -> bool:
+    """Answer one `citytrade run` (or a ping); True when the serve's code is stale and it must end."""
     try:
-        reply = lambda answer: connection.sendall(json.dumps({**answer, "pid": os.getpid()}).encode() + b"\n")  # noqa: E731
-        uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[2]
-        if uid != os.getuid():
+        reply = lambda answer: _reply(connection, answer)  # noqa: E731
+        if not _same_user(connection):
             return False
         if request.get("op") == "ping":
             reply({"home": str(settings.home)})
@@ -237,6 +290,133 @@ def _answer(connection, settings: Settings, started_env: dict, code: str, listen
         for fd in fds:
             os.close(fd)
     return False
+
+
+# The deployments' entrypoints (prefect.yaml) and the flows they name: a serve imports them once, at its start.
+ENTRYPOINTS = {
+    "flows/run_pipeline.py:run_pipeline": ("flows.run_pipeline", "run_pipeline"),
+    "flows/watch_landing_zone.py:watch_landing_zone": ("flows.watch_landing_zone", "watch_landing_zone"),
+    "flows/backfill_years.py:backfill_years": ("flows.backfill_years", "backfill_years"),
+}
+NOT_ITS_HOME = "the flow run is another home's"
+PULL_STEP = "prefect.deployments.steps.set_working_directory"
+ENV_PLACEHOLDER = re.compile(r"^\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+def deployment_flows() -> dict:
+    return {entrypoint: getattr(importlib.import_module(module), name) for entrypoint, (module, name) in ENTRYPOINTS.items()}
+
+
+def pulled_directory(pull_steps, env: dict[str, str]) -> Path | str:
+    """The folder a deployment's pull step makes the working directory, resolved with the flow run's environment
+    as Prefect resolves it when the run starts; or why the serve cannot run that deployment as its process would."""
+    if not (isinstance(pull_steps, list) and len(pull_steps) == 1 and list(pull_steps[0]) == [PULL_STEP]):
+        return f"its deployment's pull steps are not one {PULL_STEP}"
+    directory = str((pull_steps[0][PULL_STEP] or {}).get("directory", ""))
+    placeholder = ENV_PLACEHOLDER.match(directory)
+    if placeholder:
+        directory = env.get(placeholder.group(1), "")
+    elif "{{" in directory:
+        return f"its pull step's directory {directory} is a template other than one environment variable"
+    if not directory:
+        return "its pull step names no directory (is CITYTRADE_REPO set for the worker?)"
+    return Path(directory)
+
+
+def _answer_flow_run(connection, request: dict, fds: list[int], settings: Settings, started_env: dict, code: str, listener,
+                     flows: dict, stopping: threading.Event) -> bool:  # fmt: skip
+    """Run a deployment's flow run that `citytrade.launch` offers, if it is this serve's to run; True when the serve's
+    code is stale and it must end."""
+    try:
+        if not _same_user(connection):
+            return False
+        if request.get("code") != code:
+            _reply(connection, {"sent_back": "its source files changed since it started; it ends now"})
+            return True
+        env = request.get("env") or {}
+        ours = os.environ.get("PREFECT_API_URL")
+        if env.get("PREFECT_API_URL") != ours:  # another API's flow run is another serve's (quiet: it is not this one's)
+            _reply(connection, {"sent_back": f"it works against {ours or 'its own temporary Prefect API'}", "quiet": True})
+            return False
+        try:
+            plan = _flow_run_plan(str(request.get("flow_run_id")), env, settings, flows)
+        except Exception as exc:  # the API did not answer, or knows no such flow run: the launcher's engine will say
+            plan = f"it could not read flow run {request.get('flow_run_id')}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if isinstance(plan, str):
+            _reply(connection, {"sent_back": plan, "quiet": plan == NOT_ITS_HOME})
+            return False
+        theirs = flow_run_env(env)
+        if theirs != started_env:
+            differ = sorted({k for k, _ in set(theirs.items()) ^ set(started_env.items())})
+            _reply(connection, {"sent_back": "the environment differs from the serve's in " + ", ".join(differ)})
+            return False
+        if len(fds) != 2:
+            _reply(connection, {"sent_back": "no output streams came with the request"})
+            return False
+        flow, flow_run, directory = plan
+        began = time.monotonic()
+        try:
+            with contextlib.chdir(directory), _turning_away(listener), _output_to(fds, connection, interrupt=True):
+                exit_code = _run_flow_run(flow, flow_run)
+        except KeyboardInterrupt:
+            if stopping.is_set():
+                raise
+            exit_code = 1  # the flow run's process went away (the worker cancelled or killed it): so did the run
+        print(f"citytrade serve: ran flow run {flow_run.name} ({flow_run.id}): exit {exit_code} in {time.monotonic() - began:.1f} s",
+              file=sys.stderr, flush=True)  # fmt: skip
+        _reply(connection, {"exit": exit_code})
+    except OSError:
+        pass  # the caller went away after the run
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return False
+
+
+def _flow_run_plan(flow_run_id: str, env: dict[str, str], settings: Settings, flows: dict):
+    """(flow, flow run, working directory) when the flow run is this serve's to run, else why not (NOT_ITS_HOME when
+    it belongs to another home: the launcher then asks the next serve, and says nothing of this one)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+        if flow_run.deployment_id is None:
+            return "it is not a deployment's flow run"
+        deployment = client.read_deployment(flow_run.deployment_id)
+    flow = flows.get(deployment.entrypoint)
+    if flow is None:
+        return f"its entrypoint {deployment.entrypoint} is none of citytrade's flows"
+    directory = pulled_directory(deployment.pull_steps, env)
+    if isinstance(directory, str):
+        return directory
+    if directory.resolve() != PROJECT_ROOT.resolve():
+        return f"it runs the checkout {directory}, the serve {PROJECT_ROOT}"
+    arguments = inspect.signature(flow.fn).bind_partial(**(flow_run.parameters or {}))
+    arguments.apply_defaults()
+    home = Path(arguments.arguments["home"])
+    if (directory / home).resolve() != settings.home:  # a relative home resolves against the pulled checkout
+        return NOT_ITS_HOME
+    return flow, flow_run, directory
+
+
+def _run_flow_run(flow, flow_run) -> int:
+    """What `python -m prefect.engine` does with a flow run, and its exit code: 0 once the engine gave the run its
+    final state (a failed flow run included), 1 when it could not."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import Abort, Pause
+    from prefect.flow_engine import flow_run_logger, run_flow
+
+    try:
+        run_flow(flow, flow_run=flow_run, error_logger=flow_run_logger(flow_run=flow_run))
+        return 0
+    except (Abort, Pause):  # the orchestrator did not let it run (cancelled meanwhile) or paused it
+        return 0
+    except Exception:
+        try:
+            with get_client(sync_client=True) as client:
+                return 0 if client.read_flow_run(flow_run.id).state.is_final() else 1
+        except Exception:  # the API is gone: the worker then finds the flow run not final, as for a crashed process
+            return 1
 
 
 class _turning_away:
@@ -279,9 +459,9 @@ class _output_to:
     """The caller's stdout and stderr are this process's for the length of the run. If the caller goes away meanwhile,
     the run goes on writing to /dev/null: it is recorded, published and alerted on all the same."""
 
-    def __init__(self, fds: list[int], connection: socket.socket):
-        self.fds, self.connection = fds, connection
-        self.lock, self.done = threading.Lock(), False
+    def __init__(self, fds: list[int], connection: socket.socket, interrupt: bool = False):
+        self.fds, self.connection, self.interrupt = fds, connection, interrupt  # interrupt: a deployment's flow run,
+        self.lock, self.done = threading.Lock(), False  # whose process the worker ends to cancel it: so does the run
 
     def __enter__(self):
         self._flush()
@@ -301,6 +481,8 @@ class _output_to:
                 os.dup2(null, 1)
                 os.dup2(null, 2)
                 os.close(null)
+                if self.interrupt:
+                    _thread.interrupt_main()  # KeyboardInterrupt in the run, as Ctrl-C in its own process
 
     def __exit__(self, *exc):
         with self.lock:

@@ -202,3 +202,46 @@ def _wait_gone(pid: int, message: str) -> None:
             return
         assert time.monotonic() < deadline, message
         time.sleep(0.1)
+
+
+def test_the_launcher_finds_the_listening_serves_only(tmp_path: Path):
+    from citytrade import launch
+
+    ours = serve.address(tmp_path / "a")[1:].decode()
+    table = tmp_path / "unix"
+    table.write_text(
+        "Num       RefCount Protocol Flags    Type St Inode Path\n"
+        f"0000000000000000: 00000002 00000000 00010000 0001 01 101 @{ours}\n"  # listening
+        f"0000000000000000: 00000003 00000000 00000000 0001 03 102 @{ours}\n"  # one of its connections
+        "0000000000000000: 00000002 00000000 00010000 0001 01 103 @another-program\n"
+        "0000000000000000: 00000002 00000000 00010000 0001 01 104 /run/a-file.sock\n"
+        "0000000000000000: 00000002 00000000 00000000 0002 01 105\n",
+        encoding="ascii",
+    )
+    assert launch.serve_addresses(str(table)) == [serve.address(tmp_path / "a")]
+    assert launch.serve_addresses(str(tmp_path / "missing")) == []
+
+
+def test_a_serve_takes_a_deployment_only_from_the_checkout_its_pull_step_names(tmp_path: Path):
+    step = "prefect.deployments.steps.set_working_directory"
+    templated = [{step: {"directory": "{{ $CITYTRADE_REPO }}"}}]
+    assert serve.pulled_directory(templated, {"CITYTRADE_REPO": str(tmp_path)}) == tmp_path
+    assert "CITYTRADE_REPO" in serve.pulled_directory(templated, {})
+    assert serve.pulled_directory([{step: {"directory": "/srv/citytrade"}}], {}) == Path("/srv/citytrade")
+    assert "not one" in serve.pulled_directory([{"prefect.deployments.steps.git_clone": {"repository": "x"}}], {})
+    assert "not one" in serve.pulled_directory(templated * 2, {"CITYTRADE_REPO": str(tmp_path)})
+    assert "template" in serve.pulled_directory([{step: {"directory": "{{ prefect.variables.repo }}"}}], {})
+
+
+def test_a_flow_runs_environment_leaves_out_what_only_its_process_has():
+    worker_env = {
+        "PREFECT_API_URL": "http://127.0.0.1:4200/api", "PREFECT__FLOW_RUN_ID": "x", "PREFECT__CONTROL_PORT": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": "/elsewhere", "CITYTRADE_REPO": "/repo",
+        "CITYTRADE_ALERT_WEBHOOK_URL": "http://hook", "PATH": "/bin", "DBT_PROFILES_DIR": "/x",
+    }  # fmt: skip
+    env = serve.flow_run_env(worker_env)
+    assert env["CITYTRADE_ALERT_WEBHOOK_URL"] == "http://hook"  # what the flow reads is compared
+    assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"  # the defaults the flow applies, as the serve applied them
+    for gone in ("PREFECT_API_URL", "PREFECT__FLOW_RUN_ID", "PREFECT__CONTROL_PORT", "PREFECT_SERVER_ANALYTICS_ENABLED",
+                 "PREFECT_HOME", "CITYTRADE_REPO", "PATH", "DBT_PROFILES_DIR"):  # fmt: skip
+        assert gone not in env

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,11 +50,11 @@ def trigger(server, deployment: str, **params) -> str:
     return re.search(r"UUID:\s*([0-9a-f-]{36})", out).group(1)
 
 
-def run_worker(server) -> str:
+def run_worker(server, **extra_env: str) -> str:
     """`prefect worker start --pool citytrade --run-once` in the checkout the pull step names."""
     worker = subprocess.Popen(
         [PREFECT_BIN, "worker", "start", "--pool", "citytrade", "--run-once"],
-        cwd=REPO, env={**server.env, "CITYTRADE_REPO": str(REPO)},
+        cwd=REPO, env={**server.env, "CITYTRADE_REPO": str(REPO), **extra_env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -208,3 +209,88 @@ def test_status_reads_the_last_runs_from_the_prefect_api(prefect_server, trigger
     assert f"last runs (Prefect API {prefect_server.url}):" in result.stdout
     assert re.search(r"citytrade-pipeline/monthly-customs-release\s+COMPLETED", result.stdout), result.stdout
     assert "published:" in result.stdout and re.search(r"\d+ marts from \d+ release", result.stdout)
+
+
+# ---- a deployment's flow run handed to a warm `citytrade serve` (citytrade.launch, prefect.yaml's command)
+
+
+class ServeOnServer:
+    """`citytrade serve` of one home against the test server, as a data engineer runs it beside the worker."""
+
+    def __init__(self, server, home: Path, log: Path):
+        self.log = log
+        with open(log, "wb") as handle:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "citytrade.cli", "--raw-dir", str(SAMPLE_RAW), "--home", str(home), "serve"],
+                cwd=REPO, env=server.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while "serving runs of" not in self.text():
+            assert self.process.poll() is None, f"citytrade serve ended at start-up:\n{self.text()[-3000:]}"
+            assert time.monotonic() < deadline, f"citytrade serve not ready after 180 s:\n{self.text()[-3000:]}"
+            time.sleep(0.2)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def runs(self) -> list[str]:
+        return [line for line in self.text().splitlines() if line.startswith("citytrade serve: ran flow run ")]
+
+
+@pytest.fixture(scope="module")
+def serving(prefect_server, deployed, tmp_path_factory):
+    base = tmp_path_factory.mktemp("served-deployment")
+    served = ServeOnServer(prefect_server, base / "served-home", base / "serve.log")
+    try:
+        yield served, base
+    finally:
+        stop_group(served.process)
+
+
+def last_run(home: Path) -> dict:
+    return json.loads((home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+
+
+def test_a_deployments_flow_run_runs_in_the_serve_of_its_home(prefect_server, client, serving):
+    served, base = serving
+    home = base / "served-home"
+    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
+    worker_log = run_worker(prefect_server)
+    run = client.read_flow_run(run_id)
+    assert run.state.is_completed(), f"{run.state.name} {run.state.message}\n{worker_log[-3000:]}\n{served.text()[-3000:]}"
+    assert len(served.runs()) == 1 and f"({run_id}): exit 0 in " in served.runs()[0], served.text()[-3000:]
+    assert "Beginning flow run" in worker_log and "citytrade: published 14 marts" not in worker_log  # streamed by the worker
+    assert "did not take" not in worker_log
+    assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "published"
+    assert published_marts(home)["city_trade_ranking"] > 0
+    assert not (home / "logs" / "dbt-worker.log").exists(), "dbt ran in the serve, not in a dbt worker of a new process"
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    artifacts = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
+    assert {"validation-summary", "rankings-summary", "dbt-nodes-marts"} <= artifacts
+
+
+def test_a_flow_run_of_another_home_runs_in_the_workers_process_and_the_serve_says_nothing(prefect_server, client, serving):
+    served, base = serving
+    before = served.runs()
+    home = base / "unserved-home"
+    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
+    worker_log = run_worker(prefect_server)
+    assert client.read_flow_run(run_id).state.is_completed(), worker_log[-3000:]
+    assert served.runs() == before
+    assert "did not take" not in worker_log
+    assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "published"
+    assert (home / "logs" / "dbt-worker.log").exists(), "its own process started the dbt worker"
+
+
+def test_a_flow_run_whose_environment_differs_is_sent_back_saying_why(prefect_server, client, serving):
+    served, base = serving
+    before = served.runs()
+    home = base / "served-home"
+    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
+    worker_log = run_worker(prefect_server, GX_CITYTRADE_TEST_ONLY="1")
+    assert client.read_flow_run(run_id).state.is_completed(), worker_log[-3000:]
+    assert served.runs() == before
+    assert (f"a citytrade serve did not take flow run {run_id} (pid {served.process.pid}: the environment differs from the "
+            "serve's in GX_CITYTRADE_TEST_ONLY); running it in this process") in worker_log  # fmt: skip
+    assert last_run(home)["run_id"] == run_id

@@ -1,0 +1,83 @@
+"""What a Prefect worker runs for a citytrade deployment's flow run (prefect.yaml: `job_variables.command`).
+
+It offers the flow run to each `citytrade serve` listening on this machine. The serve whose home, checkout, code
+and environment are the run's takes it, and runs that flow run in its warm process. This process then only waits:
+its stdout and stderr are the run's, as the worker streams them, and its exit code is the serve's answer. When no
+serve takes the run (none is up, none serves that home, one is busy), this process becomes Prefect's own engine
+(`python -m prefect.engine`, what the worker runs by default) and runs the flow run itself.
+
+Nothing heavy is imported before that choice: a run a serve takes saves Prefect's import, the flow's, and the dbt
+worker's import and parse that a new process pays (2.5-3 s of a one-month run, issue #8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+from citytrade import serve
+
+LISTENING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix's Flags: a socket that accepts connections
+
+
+def serve_addresses(table: str = "/proc/net/unix") -> list[bytes]:
+    """The abstract socket of every `citytrade serve` listening on this machine (see `serve.address`)."""
+    prefix = serve.address_prefix()
+    found = set()
+    try:
+        with open(table, encoding="ascii", errors="replace") as handle:
+            next(handle, None)  # the header
+            for line in handle:
+                fields = line.split()
+                if len(fields) >= 8 and int(fields[3], 16) & LISTENING and fields[7].startswith("@" + prefix):
+                    found.add(b"\0" + fields[7][1:].encode())
+    except OSError:  # no /proc: no serve can be found, the engine runs the flow run here
+        return []
+    return sorted(found)
+
+
+def offer(address: bytes, flow_run_id: str) -> tuple[int | None, str | None]:
+    """(exit code, None) when that serve ran the flow run; (None, why) when it sent it back or is gone."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        return None, None  # it ended since /proc listed it
+    with sock:
+        request = {"op": "flow-run", "flow_run_id": flow_run_id, "code": serve.code_fingerprint(), "env": dict(os.environ)}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [sys.stdout.fileno(), sys.stderr.fileno()])
+        answer = serve._read_line(sock)
+    if answer is None:
+        raise serve.ServeError(f"the citytrade serve that took flow run {flow_run_id} ended during it; see what it printed")
+    if "sent_back" in answer:  # busy with another run, or another API's or home's serve: nothing to say of it
+        return None, None if answer.get("quiet") or answer["sent_back"] == "busy" else f"pid {answer.get('pid')}: {answer['sent_back']}"
+    return int(answer["exit"]), None
+
+
+def main(argv: list[str]) -> int:
+    flow_run_id = argv[0] if argv else os.environ.get("PREFECT__FLOW_RUN_ID", "")
+    if flow_run_id and os.environ.get(serve.OFF_ENV, "").lower() != "off":
+        for address in serve_addresses():
+            try:
+                code, why = offer(address, flow_run_id)
+            except serve.ServeError as exc:
+                print(f"citytrade: {exc}", file=sys.stderr, flush=True)
+                return 1
+            if code is not None:
+                return code
+            if why:
+                print(f"citytrade: a citytrade serve did not take flow run {flow_run_id} ({why}); running it in this process",
+                      file=sys.stderr, flush=True)  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "prefect.engine", *argv])  # the worker's default command
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
