@@ -46,10 +46,20 @@ DERIVED_ENV = {"CITYTRADE_HOME", "CITYTRADE_RAW_DIR", "CITYTRADE_WAREHOUSE", "PR
 ENV_PREFIXES = ("CITYTRADE_", "PREFECT_", "DBT_", "GX_")
 OFF_ENV = "CITYTRADE_SERVE"  # "off": `citytrade run` never hands its run to a serve
 MAX_MESSAGE = 1 << 20
+CALLER_GONE_SIGNAL = signal.SIGUSR1
 
 
 class ServeError(RuntimeError):
     """The serve could not start, or ended in the middle of a run."""
+
+
+class CallerGone(KeyboardInterrupt):
+    """Raised in a deployment's flow run whose process went away (the worker ended it: a cancel), as Ctrl-C would be
+    in that process; unlike SIGINT or SIGTERM, it ends the run, not the serve."""
+
+
+def _caller_gone(*_) -> None:
+    raise CallerGone("its flow run process was ended (cancelled, or the worker stopped)")
 
 
 def address_prefix() -> str:
@@ -175,6 +185,7 @@ def serve(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(CALLER_GONE_SIGNAL, _caller_gone)  # what _output_to raises in the main thread (interrupt_main)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         listener.bind(address(settings.home))  # first: a second serve of this home ends here, before any import
@@ -216,7 +227,7 @@ def serve(settings: Settings) -> int:
                     if received is None:
                         stale = False
                     elif received[0].get("op") == "flow-run":
-                        stale = _answer_flow_run(connection, *received, settings, started_flow_run_env, code, listener, flows_by_entrypoint, stopping)
+                        stale = _answer_flow_run(connection, *received, settings, started_flow_run_env, code, listener, flows_by_entrypoint)
                     else:
                         stale = _answer(connection, *received, settings, started_env, code, listener, cli)
                 if stale:
@@ -324,7 +335,7 @@ def pulled_directory(pull_steps, env: dict[str, str]) -> Path | str:
 
 
 def _answer_flow_run(connection, request: dict, fds: list[int], settings: Settings, started_env: dict, code: str, listener,
-                     flows: dict, stopping: threading.Event) -> bool:  # fmt: skip
+                     flows: dict) -> bool:  # fmt: skip
     """Run a deployment's flow run that `citytrade.launch` offers, if it is this serve's to run; True when the serve's
     code is stale and it must end."""
     try:
@@ -358,9 +369,7 @@ def _answer_flow_run(connection, request: dict, fds: list[int], settings: Settin
         try:
             with contextlib.chdir(directory), _turning_away(listener), _output_to(fds, connection, interrupt=True):
                 exit_code = _run_flow_run(flow, flow_run)
-        except KeyboardInterrupt:
-            if stopping.is_set():
-                raise
+        except CallerGone:
             exit_code = 1  # the flow run's process went away (the worker cancelled or killed it): so did the run
         print(f"citytrade serve: ran flow run {flow_run.name} ({flow_run.id}): exit {exit_code} in {time.monotonic() - began:.1f} s",
               file=sys.stderr, flush=True)  # fmt: skip
@@ -482,7 +491,7 @@ class _output_to:
                 os.dup2(null, 2)
                 os.close(null)
                 if self.interrupt:
-                    _thread.interrupt_main()  # KeyboardInterrupt in the run, as Ctrl-C in its own process
+                    _thread.interrupt_main(CALLER_GONE_SIGNAL)  # CallerGone in the run, as Ctrl-C in its own process
 
     def __exit__(self, *exc):
         with self.lock:

@@ -115,8 +115,9 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
                 row_gate_docs, row_docs = row_docs, None  # finished by data_docs, not by the failure path below
                 data_docs(row_gate_docs, docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
-        except Exception as exc:
-            report.status, report.message = "failed", pipeline.one_line(exc)
+        except BaseException as exc:  # an interrupt too (Ctrl-C, a cancel): the run log must not end at "running"
+            report.status = "failed"
+            report.message = pipeline.one_line(exc) if isinstance(exc, Exception) else f"interrupted{': ' + str(exc) if str(exc) else ''}"
             raise
         finally:
             if staged is not None:

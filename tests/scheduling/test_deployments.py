@@ -217,12 +217,12 @@ def test_status_reads_the_last_runs_from_the_prefect_api(prefect_server, trigger
 class ServeOnServer:
     """`citytrade serve` of one home against the test server, as a data engineer runs it beside the worker."""
 
-    def __init__(self, server, home: Path, log: Path):
+    def __init__(self, server, home: Path, log: Path, **extra_env: str):
         self.log = log
         with open(log, "wb") as handle:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "citytrade.cli", "--raw-dir", str(SAMPLE_RAW), "--home", str(home), "serve"],
-                cwd=REPO, env=server.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO, env={**server.env, **extra_env}, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 180
         while "serving runs of" not in self.text():
@@ -294,3 +294,40 @@ def test_a_flow_run_whose_environment_differs_is_sent_back_saying_why(prefect_se
     assert (f"a citytrade serve did not take flow run {run_id} (pid {served.process.pid}: the environment differs from the "
             "serve's in GX_CITYTRADE_TEST_ONLY); running it in this process") in worker_log  # fmt: skip
     assert last_run(home)["run_id"] == run_id
+
+
+def test_cancelling_a_served_flow_run_ends_the_run_and_not_the_serve(prefect_server, client, deployed, tmp_path):
+    pause = {"CITYTRADE_TEST_PAUSE_AT": "publish"}  # the run holds before its publish swap, in the serve
+    home = tmp_path / "home"
+    served = ServeOnServer(prefect_server, home, tmp_path / "serve.log", **pause)
+    try:
+        run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
+        worker = subprocess.Popen(
+            [PREFECT_BIN, "worker", "start", "--pool", "citytrade", "--run-once"],
+            cwd=REPO, env={**prefect_server.env, "CITYTRADE_REPO": str(REPO), **pause},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            marker = home / "paused-at-publish"
+            deadline = time.monotonic() + 300
+            while not marker.exists():
+                assert worker.poll() is None and time.monotonic() < deadline, "the served run never reached its publish"
+                time.sleep(0.2)
+            assert f"pid {served.process.pid} " in marker.read_text(encoding="utf-8")  # the serve runs it
+            prefect_server.cli("flow-run", "cancel", run_id)
+            worker_log, _ = worker.communicate(timeout=300)
+        finally:
+            stop_group(worker)
+        deadline = time.monotonic() + 60
+        while not client.read_flow_run(run_id).state.is_final():
+            assert time.monotonic() < deadline, client.read_flow_run(run_id).state
+            time.sleep(0.5)
+        assert client.read_flow_run(run_id).state.is_cancelled(), worker_log[-3000:]
+        assert served.runs() and f"({run_id}): exit 1 in " in served.runs()[-1], served.text()[-3000:]
+        assert served.process.poll() is None, "the serve goes on after the run it ran was cancelled"
+        assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "failed"
+        assert last_run(home)["message"].startswith("interrupted: its flow run process was ended"), last_run(home)
+        assert not (home / "published" / "citytrade.duckdb").exists(), "a cancelled first run publishes nothing"
+    finally:
+        stop_group(served.process)
+    assert served.process.returncode == 0 and "citytrade: serve stopped" in served.text()
