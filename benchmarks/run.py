@@ -11,10 +11,11 @@ then handed to a `citytrade serve` of its home, one with its own temporary Prefe
 against the same server ("serve"). A serve is warm (Prefect, dbt and GX imported, the project parsed) before the
 scenarios begin; it is started before (a) and kept for all three, as a deployment would keep it. With a server, the
 `monthly-customs-release` deployment of prefect.yaml also runs each scenario, triggered with `prefect deployment
-run` and run by `prefect worker start --run-once`: handed to a serve of its home ("deployed") and in the worker's
-own flow-run process ("deployed-cold"). Their wall time is the flow run's, from Pending to its final state (what a
-scheduled run costs once a long-running worker has picked it up); CPU and RSS are the worker's tree's, its own
-start-up included, with the serve's. The floor runs on its own database. For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
+run` and run by one `prefect worker start` that stays up for all of them, as in production: handed to a serve of
+its home ("deployed") and in the worker's own flow-run process ("deployed-cold"). Their wall time is the flow
+run's, from Pending to its final state (what a scheduled run costs once the worker has picked it up); CPU is the
+worker's and the serve's trees' over that time, RSS their sum sampled meanwhile. The floor runs on its own database.
+For the serve the figures are those of the caller and the serve's whole process tree together: CPU as
 the tree's delta over the run, peak RSS sampled across both trees, the largest process as its lifetime peak.
 Printed per run: wall time, peak RSS of the whole process tree (sampled from /proc) and the largest single
 process (getrusage), rows per second, the ratio to the floor, and a CPU gauge taken before each scenario (how
@@ -117,13 +118,14 @@ def _tree_pids(root: int) -> list[int]:
 
 
 def _tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of the live processes of a tree (a serve's: they outlive the runs)."""
+    """User + system CPU of the live processes of a tree (a serve's, a worker's: they outlive the runs), with that
+    of the children they have waited for (a worker's flow-run processes)."""
     ticks = 0
     for pid in _tree_pids(root):
         try:
             with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
+            ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
         except (OSError, IndexError, ValueError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
@@ -324,21 +326,62 @@ def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, 
     return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
 
 
-def run_deployed(scenario: str, runner: str, raw: Path, home: Path, server: PrefectServer, logs: Path, gauge: float, serve: "Serve | None") -> Measure:
-    """The deployment's flow run on this home: triggered, then run by a worker that ends after it (--run-once)."""
+class Worker:
+    """One `prefect worker start --pool citytrade` for every deployed run, started after the serves (its start-up is
+    no run's), polling every second; stopped with the server."""
+
+    def __init__(self, server: PrefectServer, work: Path, log_path: Path):
+        env = {**os.environ, **OFFLINE, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(work / "prefect-worker"),
+               "CITYTRADE_REPO": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "1"}  # fmt: skip
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "citytrade"],
+            env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+        )  # fmt: skip
+        started = time.perf_counter()
+        while "started!" not in log_path.read_text(encoding="utf-8"):
+            if self.process.poll() is not None or time.perf_counter() - started > 120:
+                raise RuntimeError(f"prefect worker did not start; see {log_path}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, 15)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
+
+
+def run_deployed(scenario: str, runner: str, raw: Path, home: Path, server: PrefectServer, worker: Worker, gauge: float,
+                 serve: "Serve | None") -> Measure:  # fmt: skip
+    """The deployment's flow run on this home: triggered, then run by the worker (in its serve, if one is given)."""
     runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
+    trees = [worker.process.pid] + ([serve.process.pid] if serve else [])
+    served = serve.runs() if serve else 0
+    cpu_before = sum(_tree_cpu_seconds(pid) for pid in trees)
     out = server.cli("deployment", "run", DEPLOYMENT, "--param", f"raw_dir={raw}", "--param", f"home={home}")
     flow_run_id = next(line.split()[-1] for line in out.splitlines() if "UUID:" in line)
-    env = {**os.environ, **OFFLINE, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(home.parent / "prefect-worker"), "CITYTRADE_REPO": str(REPO)}
-    served = serve.runs() if serve else 0
-    cmd = [str(BIN / "prefect"), "worker", "start", "--pool", "citytrade", "--run-once"]
-    _, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log", also=serve.process.pid if serve else None)
+    peak, started = 0, time.perf_counter()
+    while True:
+        peak = max(peak, sum(_tree_rss_kb(pid) for pid in trees))
+        state = server.api("GET", f"/flow_runs/{flow_run_id}", None)["state"]
+        if state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            break
+        if time.perf_counter() - started > 900:
+            raise RuntimeError(f"the {runner} run of ({scenario}) did not end within 900 s; see {worker.log_path}")
+        time.sleep(0.1)
+    answered = time.perf_counter()
+    while serve and serve.runs() == served and time.perf_counter() - answered < 30:
+        time.sleep(0.05)  # the serve's answer to the launcher, after the final state (none: it did not take the run)
+    cpu = sum(_tree_cpu_seconds(pid) for pid in trees) - cpu_before
+    largest = max(_tree_hwm_kb(pid) for pid in trees)
     seconds, final = server.flow_run_seconds(flow_run_id)
     if serve and serve.runs() != served + 1:
-        raise RuntimeError(f"the {runner} run of ({scenario}) did not run in its serve; see {logs / f'{scenario}-{runner}.log'} and {serve.log_path}")
-    if final != "Completed":
-        code = code or 1
-    return Measure(scenario, runner, seconds, tree, single, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu, os.getloadavg()[0], gauge)
+        raise RuntimeError(f"the {runner} run of ({scenario}) did not run in its serve; see {worker.log_path} and {serve.log_path}")
+    code = 0 if final == "Completed" else 1
+    return Measure(scenario, runner, seconds, peak / 1024, largest / 1024, loaded_rows(home, runs_before) if code == 0 else 0, code, cpu,
+                   os.getloadavg()[0], gauge)  # fmt: skip
 
 
 def run_floor(scenario: str, raw: Path, work: Path, logs: Path, gauge: float) -> Measure:
@@ -387,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = None if args.no_server else PrefectServer(work / "prefect-server").__enter__()
         serves: dict[str, Serve] = {}
+        worker: Worker | None = None
         if server:
             runners["server"] = {**env_base, "PREFECT_API_URL": server.url}
         if not args.no_serve:
@@ -404,16 +448,19 @@ def main(argv: list[str] | None = None) -> int:
             for runner in [r for r in runners if r in SERVE_RUNNERS]:
                 serves[runner] = Serve(raw, work / f"home-{runner}", runners[runner], logs / f"{runner}.log")
                 print(f"citytrade serve ({runner}) warm after {serves[runner].warm_up_seconds:.1f} s (not counted in any scenario)", flush=True)
-            run_scenario("a", runners, raw, work, logs, results, serves, server)
+            worker = Worker(server, work, logs / "worker.log") if server else None
+            run_scenario("a", runners, raw, work, logs, results, serves, server, worker)
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                run_scenario("b", runners, raw, work, logs, results, serves, server)
+                run_scenario("b", runners, raw, work, logs, results, serves, server, worker)
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                run_scenario("c", runners, raw, work, logs, results, serves, server)
+                run_scenario("c", runners, raw, work, logs, results, serves, server, worker)
         finally:
+            if worker is not None:
+                worker.stop()
             for serve in serves.values():
                 serve.stop()
             if server:
@@ -429,13 +476,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serves: dict[str, Serve],
-                 server: PrefectServer | None) -> None:  # fmt: skip
+                 server: PrefectServer | None, worker: "Worker | None") -> None:  # fmt: skip
     """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
     gauge = cpu_gauge()
     for runner, env in runners.items():
         home = work / f"home-{runner}"
         if runner in DEPLOYED_RUNNERS:
-            results.append(run_deployed(scenario, runner, raw, home, server, logs, gauge, serves.get(runner)))
+            results.append(run_deployed(scenario, runner, raw, home, server, worker, gauge, serves.get(runner)))
         else:
             results.append(run_citytrade(scenario, runner, raw, home, env, logs, gauge, serves.get(runner)))
         print(_line(results[-1]), flush=True)

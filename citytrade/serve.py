@@ -23,6 +23,7 @@ variables the flow reads, and runs that flow run with Prefect's engine here, as 
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import hashlib
 import importlib
@@ -34,7 +35,6 @@ import signal
 import socket
 import struct
 import sys
-import _thread
 import threading
 import time
 from pathlib import Path
@@ -87,9 +87,10 @@ def relevant_env() -> dict[str, str]:
 
 
 # A deployment's flow run: what its process has that the flow does not read. Prefect's per-run variables (the flow
-# run's id, the worker's control channel), the server's own settings (no run here starts a server), and the
-# checkout the pull step names (the serve checks that directory itself).
-FLOW_RUN_ONLY_PREFIXES = ("PREFECT__", "PREFECT_SERVER_", "PREFECT_UI_")
+# run's id, the worker's control channel), the server's, the worker's and runners' own settings (they set up
+# processes that start flow runs, not the run; no run here starts a server), and the checkout the pull step names
+# (the serve checks that directory itself).
+FLOW_RUN_ONLY_PREFIXES = ("PREFECT__", "PREFECT_SERVER_", "PREFECT_UI_", "PREFECT_WORKER_", "PREFECT_RUNNER_")
 FLOW_RUN_ONLY_ENV = {"CITYTRADE_REPO", "PREFECT_API_URL"}  # the API: compared on its own, to say so
 
 
@@ -252,7 +253,10 @@ def _receive(connection) -> tuple[dict, list[int]] | None:
                 break
             message += chunk
         connection.settimeout(None)
-        return json.loads(message), fds
+        request = json.loads(message)
+        if not isinstance(request, dict):
+            raise ValueError("not a request")
+        return request, fds
     except (OSError, ValueError):
         for fd in fds:
             os.close(fd)

@@ -168,6 +168,12 @@ def test_one_serve_per_home(served: Serve, home: Path):
     assert result.returncode == 1
     assert f"another citytrade serve is already serving {home}" in result.stderr
     assert serve.ping(home)["home"] == str(home)
+    for junk in (b"[1, 2]\n", b"not json\n"):  # a request that is not one is dropped, and the serve goes on
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(serve.address(home))
+            sock.sendall(junk)
+            assert sock.recv(100) == b""
+    assert serve.ping(home)["home"] == str(home)
 
 
 def _children(pid: int) -> list[int]:
@@ -237,11 +243,13 @@ def test_a_flow_runs_environment_leaves_out_what_only_its_process_has():
     worker_env = {
         "PREFECT_API_URL": "http://127.0.0.1:4200/api", "PREFECT__FLOW_RUN_ID": "x", "PREFECT__CONTROL_PORT": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": "/elsewhere", "CITYTRADE_REPO": "/repo",
+        "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "CITYTRADE_ALERT_WEBHOOK_URL": "http://hook", "PATH": "/bin", "DBT_PROFILES_DIR": "/x",
     }  # fmt: skip
     env = serve.flow_run_env(worker_env)
     assert env["CITYTRADE_ALERT_WEBHOOK_URL"] == "http://hook"  # what the flow reads is compared
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"  # the defaults the flow applies, as the serve applied them
     for gone in ("PREFECT_API_URL", "PREFECT__FLOW_RUN_ID", "PREFECT__CONTROL_PORT", "PREFECT_SERVER_ANALYTICS_ENABLED",
-                 "PREFECT_HOME", "CITYTRADE_REPO", "PATH", "DBT_PROFILES_DIR"):  # fmt: skip
+                 "PREFECT_HOME", "CITYTRADE_REPO", "PATH", "DBT_PROFILES_DIR", "PREFECT_WORKER_QUERY_SECONDS",
+                 "PREFECT_RUNNER_POLL_FREQUENCY"):  # fmt: skip
         assert gone not in env
