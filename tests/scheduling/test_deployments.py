@@ -50,13 +50,18 @@ def trigger(server, deployment: str, **params) -> str:
     return re.search(r"UUID:\s*([0-9a-f-]{36})", out).group(1)
 
 
-def run_worker(server, **extra_env: str) -> str:
-    """`prefect worker start --pool citytrade --run-once` in the checkout the pull step names."""
-    worker = subprocess.Popen(
+def start_worker(server, **extra_env: str) -> subprocess.Popen:
+    """`prefect worker start --pool citytrade --run-once` in the checkout the pull step names, in its own group."""
+    return subprocess.Popen(
         [PREFECT_BIN, "worker", "start", "--pool", "citytrade", "--run-once"],
         cwd=REPO, env={**server.env, "CITYTRADE_REPO": str(REPO), **extra_env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
+
+
+def run_worker(server, **extra_env: str) -> str:
+    """A --run-once worker to its end; its output."""
+    worker = start_worker(server, **extra_env)
     try:
         out, _ = worker.communicate(timeout=900)
     finally:
@@ -302,11 +307,7 @@ def test_cancelling_a_served_flow_run_ends_the_run_and_not_the_serve(prefect_ser
     served = ServeOnServer(prefect_server, home, tmp_path / "serve.log", **pause)
     try:
         run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
-        worker = subprocess.Popen(
-            [PREFECT_BIN, "worker", "start", "--pool", "citytrade", "--run-once"],
-            cwd=REPO, env={**prefect_server.env, "CITYTRADE_REPO": str(REPO), **pause},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
+        worker = start_worker(prefect_server, **pause)
         try:
             marker = home / "paused-at-publish"
             deadline = time.monotonic() + 300
