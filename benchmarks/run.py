@@ -310,6 +310,12 @@ def generate(raw: Path, *args: str) -> None:
     subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, **OFFLINE}, stdout=subprocess.DEVNULL)
 
 
+def run_count(home: Path) -> int:
+    """Runs in the run log so far (loaded_rows reads the one after them)."""
+    log = home / "logs" / "runs.jsonl"
+    return len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+
+
 def loaded_rows(home: Path, since_runs: int) -> int:
     """Rows the last run loaded, from the run log the CLI writes."""
     lines = (home / "logs" / "runs.jsonl").read_text(encoding="utf-8").strip().splitlines()
@@ -317,7 +323,7 @@ def loaded_rows(home: Path, since_runs: int) -> int:
 
 
 def run_citytrade(scenario: str, runner: str, raw: Path, home: Path, env: dict, logs: Path, gauge: float, serve: "Serve | None" = None) -> Measure:
-    runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
+    runs_before = run_count(home)
     cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
     served = serve.runs() if serve else 0
     seconds, tree, single, code, cpu = measure(cmd, env, logs / f"{scenario}-{runner}.log", also=serve.process.pid if serve else None)
@@ -356,7 +362,7 @@ class Worker:
 def run_deployed(scenario: str, runner: str, raw: Path, home: Path, server: PrefectServer, worker: Worker, gauge: float,
                  serve: "Serve | None") -> Measure:  # fmt: skip
     """The deployment's flow run on this home: triggered, then run by the worker (in its serve, if one is given)."""
-    runs_before = len((home / "logs" / "runs.jsonl").read_text().splitlines()) if (home / "logs" / "runs.jsonl").exists() else 0
+    runs_before = run_count(home)
     trees = [worker.process.pid] + ([serve.process.pid] if serve else [])
     served = serve.runs() if serve else 0
     cpu_before = sum(_tree_cpu_seconds(pid) for pid in trees)

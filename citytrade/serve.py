@@ -267,6 +267,12 @@ def _reply(connection, answer: dict) -> None:
     connection.sendall(json.dumps({**answer, "pid": os.getpid()}).encode() + b"\n")
 
 
+def _env_differs(theirs: dict[str, str], ours: dict[str, str]) -> str:
+    """Why a run is sent back: the variables whose values differ, or that only one side has."""
+    names = sorted({name for name, _ in set(theirs.items()) ^ set(ours.items())})
+    return "the environment differs from the serve's in " + ", ".join(names)
+
+
 def _same_user(connection) -> bool:
     return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[2] == os.getuid()
 
@@ -287,8 +293,7 @@ def _answer(connection, request: dict, fds: list[int], settings: Settings, start
             reply({"sent_back": f"it serves {settings.home}"})
             return False
         if request.get("env") != started_env:
-            differ = sorted(set(request["env"].items()) ^ set(started_env.items()))
-            reply({"sent_back": "the environment differs from the serve's in " + ", ".join(sorted({k for k, _ in differ}))})
+            reply({"sent_back": _env_differs(request["env"], started_env)})
             return False
         if len(fds) != 2:
             reply({"sent_back": "no output streams came with the request"})
@@ -362,8 +367,7 @@ def _answer_flow_run(connection, request: dict, fds: list[int], settings: Settin
             return False
         theirs = flow_run_env(env)
         if theirs != started_env:
-            differ = sorted({k for k, _ in set(theirs.items()) ^ set(started_env.items())})
-            _reply(connection, {"sent_back": "the environment differs from the serve's in " + ", ".join(differ)})
+            _reply(connection, {"sent_back": _env_differs(theirs, started_env)})
             return False
         if len(fds) != 2:
             _reply(connection, {"sent_back": "no output streams came with the request"})
