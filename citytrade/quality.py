@@ -115,7 +115,8 @@ def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: P
 
 
 def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:
-    """The select list of an extract: the id and the columns the suite's expectations judge, in table order.
+    """The select list of an extract: the id and the columns the suite's expectations judge, in table order, each
+    of a type GX's pandas engine compares in bulk.
 
     The check relations carry every intermediate measure and a message per row (up to 44 columns); GX hashes and
     reads every column of its batch, and DuckDB computes only the selected columns of a view, so an extract of
@@ -123,16 +124,34 @@ def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection
     (_row_details). An expectation this cannot read the columns of (a row_condition, a table-level expectation)
     keeps them all.
     """
-    wanted = {validation.get("id_column")}
+    wanted: set | None = {validation.get("id_column")}
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
         if kwargs.get("row_condition") or not expectation["type"].startswith(("expect_column", "expect_compound_columns")):
-            return "*"
+            wanted = None
+            break
         for key, value in kwargs.items():
             if key.startswith("column"):
                 wanted |= set(value) if isinstance(value, list) else {value}
-    columns = con.sql(f"select * from {validation['relation']} limit 0").columns
-    return ", ".join(f'"{name}"' for name in columns if name in wanted) or "*"
+    relation = con.sql(f"select * from {validation['relation']} limit 0")
+    kept = [(name, str(kind)) for name, kind in zip(relation.columns, relation.types) if wanted is None or name in wanted]
+    return ", ".join(_bulk_comparable(name, kind) for name, kind in kept) or "*"
+
+
+# GX's pandas engine compares a column with a bound in bulk only when its dtype is int64, float64 or a datetime;
+# any other (int32, or a DuckDB HUGEINT or DECIMAL, which pandas holds as Python objects) is compared row by row
+# in Python: 0.36 s of the row gate on 7 years for two HUGEINT counts.
+_AS_BIGINT = {"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"}
+_AS_DOUBLE = {"HUGEINT", "UHUGEINT", "UBIGINT", "FLOAT"}
+
+
+def _bulk_comparable(name: str, kind: str) -> str:
+    quoted = '"' + name.replace('"', '""') + '"'
+    if kind in _AS_BIGINT:
+        return f"cast({quoted} as bigint) as {quoted}"
+    if kind in _AS_DOUBLE or kind.startswith("DECIMAL"):
+        return f"cast({quoted} as double) as {quoted}"
+    return quoted
 
 
 def _check_row_ids(checkpoint: str, validation: dict, table) -> None:

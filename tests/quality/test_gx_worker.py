@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from citytrade import gx_worker, quality, warehouse
@@ -58,3 +61,55 @@ def test_a_worker_that_died_means_the_gate_cannot_run(raw_dir, home):
         with warehouse.open_warehouse(settings.warehouse_path) as con:
             with pytest.raises(quality.CheckCouldNotRun, match=r"GX worker process ended .*exit code -9.* during checkpoint"):
                 quality.run_checkpoint(settings, "row_gate", con)
+
+
+BOUNDED = {"expect_column_values_to_be_between", "expect_column_pair_values_a_to_be_greater_than_b"}
+
+
+def test_every_number_gx_compares_reaches_it_as_int64_float64_or_a_time(sample_home):
+    """GX's pandas engine compares a column with a bound in bulk only when it is int64, float64 or a datetime.
+    Any other number (int32, DuckDB's HUGEINT or DECIMAL, which pandas holds as Python objects) it judges row by row
+    in Python: the extracts hand it the former."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    checked = []
+    for gate in ("row_gate", "mart_gate"):
+        for validation in quality.load_checkpoint_spec(gate)["validations"]:
+            suite = quality.load_suite(validation["suite"])
+            columns = {expectation["kwargs"][key] for expectation in suite["expectations"] if expectation["type"] in BOUNDED
+                       for key in ("column", "column_A", "column_B") if key in expectation["kwargs"]}  # fmt: skip
+            extract = sample_home / "gx" / "extracts" / gate / f"{validation['dataset']}.{quality.EXTRACT_SUFFIX}"
+            schema = feather.read_table(extract).schema
+            for column in sorted(columns):
+                kind = schema.field(column).type
+                assert pa.types.is_int64(kind) or pa.types.is_float64(kind) or pa.types.is_timestamp(kind), (
+                    f"{gate}: {validation['dataset']}.{column} reaches GX as {kind}"
+                )
+                checked.append((validation["dataset"], column))
+    assert ("int_trade_conflict_checks", "conflicting_releases") in checked and len(checked) > 20
+
+
+def test_modules_the_worker_defers_load_whole_when_an_expectation_needs_them(tmp_path):
+    """The worker defers scipy.stats and altair (citytrade's suites never use them); an expectation that does use
+    scipy (KL divergence) must still judge, in the same process, after GX was imported with them deferred."""
+    script = """
+import sys
+from citytrade import gx_worker
+gx_worker.defer_imports()
+import great_expectations as gx
+import pandas as pd
+deferred = sorted(name for name in gx_worker.DEFERRED_IMPORTS if type(sys.modules[name]).__name__ == "_LazyModule")
+context = gx.get_context(mode="ephemeral")
+batch = context.data_sources.add_pandas("p").add_dataframe_asset("a").add_batch_definition_whole_dataframe("b")
+frame = pd.DataFrame({"x": [1, 2, 2, 3, 3, 3] * 50})
+partition = {"values": [1, 2, 3], "weights": [1 / 6, 2 / 6, 3 / 6]}
+near = batch.get_batch(batch_parameters={"dataframe": frame}).validate(
+    gx.expectations.ExpectColumnKLDivergenceToBeLessThan(column="x", partition_object=partition, threshold=0.01))
+far = batch.get_batch(batch_parameters={"dataframe": frame.assign(x=1)}).validate(
+    gx.expectations.ExpectColumnKLDivergenceToBeLessThan(column="x", partition_object=partition, threshold=0.01))
+print(deferred, near.success, far.success, type(sys.modules["scipy.stats"]).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["['altair',", "'scipy.stats']", "True", "False", "module"], done.stdout

@@ -52,8 +52,10 @@ counted as (
 
     select
         observation_id,
-        sum(case when is_conflict then 1 else 0 end) as conflicting_releases,
-        sum(case when is_conflict then 0 else 1 end) as revised_releases,
+        -- counts, not sums: a sum is a HUGEINT in DuckDB, which pandas holds as Python objects, so GX would
+        -- compare it row by row in Python (0.36 s of the row gate on 7 years)
+        count(*) filter (where is_conflict) as conflicting_releases,
+        count(*) filter (where not is_conflict) as revised_releases,
         min(case when is_conflict then message end) as conflict_message,
         min(case when not is_conflict then message end) as revision_message,
         min(case when is_conflict then other_figure end) as conflict_other_figure
