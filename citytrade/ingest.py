@@ -15,7 +15,7 @@ from citytrade.areas import AreaResolver, default_resolver
 from citytrade.parsers import PARSERS
 from citytrade.parsers.base import ParsedRelease
 from citytrade.releases import Release, ReleaseError, discover_releases, require_common_fields
-from citytrade.warehouse import open_warehouse
+from citytrade.warehouse import open_warehouse, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class _Batch:
         self.commit()
 
     def quarantine_row(self, release: Release, row_number: int | None, reason: str) -> dict:
-        return {"path": release.rel_path, "row_number": row_number, "reason": reason, "run_id": self.run_id, "detected_at": _now()}
+        return {"path": release.rel_path, "row_number": row_number, "reason": reason, "run_id": self.run_id, "detected_at": utc_now()}
 
     def reported(self, done: int, path: str, outcome: str) -> None:
         self.events.append((done, path, outcome))
@@ -247,7 +247,7 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
         "encoding": _text(meta.get("encoding")),
         "is_complete_list": meta.get("complete") if isinstance(meta.get("complete"), bool) else None,
         "is_synthetic": meta.get("synthetic") is True, "notes": _text(meta.get("notes")),
-        "loaded_at": _now(),  # each release its own, in the order found: later versions rank by it (dbt)
+        "loaded_at": utc_now(),  # each release its own, in the order found: later versions rank by it (dbt)
         "run_id": batch.run_id, "rows_loaded": len(rows), "rows_quarantined": len(rejects), "status": status,
         "status_reason": reason,
     }  # fmt: skip
@@ -280,10 +280,6 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, parts: list[tuple[s
         con.execute(f"insert into {table} by name select * from incoming_rows")
     finally:
         con.unregister("incoming_rows")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _text(value: object) -> str | None:

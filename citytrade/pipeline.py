@@ -103,7 +103,7 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
 def begin_run(settings: Settings, run_id: str) -> None:
     settings.ensure_dirs()
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        con.execute("insert into audit.runs values (?, ?, null, 'running', null, null, null)", [run_id, _now()])
+        con.execute("insert into audit.runs values (?, ?, null, 'running', null, null, null)", [run_id, warehouse.utc_now()])
 
 
 def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
@@ -177,7 +177,7 @@ def finish_run(settings: Settings, report: RunReport) -> None:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         con.execute(
             "update audit.runs set finished_at = ?, status = ?, message = ?, releases_loaded = ?, published = ? where run_id = ?",
-            [_now(), report.status, report.message, len(report.releases_loaded), report.status == "published", report.run_id],
+            [warehouse.utc_now(), report.status, report.message, len(report.releases_loaded), report.status == "published", report.run_id],
         )
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.log_dir / "runs.jsonl", "a", encoding="utf-8") as handle:
@@ -233,7 +233,3 @@ def publish_readers_pages(settings: Settings, run_id: str) -> None:
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

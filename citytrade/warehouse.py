@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -170,3 +171,8 @@ def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def utc_now() -> dt.datetime:
+    """Now as the warehouse's timestamps hold it: UTC, without a zone (audit.runs, raw.releases, raw.quarantine)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
