@@ -35,7 +35,7 @@ def running(log_path: Path) -> ContextManager[HelperProcess]:
 
 
 # Modules GX imports at its start only for what citytrade's suites never use: scipy.stats for the KL-divergence
-# and KS-test expectations, altair for their charts. They are about a third of GX's import (5.2-7.1 s -> 3.2-4.4 s
+# and KS-test expectations, altair for their charts. They are about a third of GX's import (5.1-7.1 s -> 3.1-4.4 s
 # for `import great_expectations` on the 2-core machine on a slow day); deferred, each is loaded, whole and as
 # usual, the first time anything reads one of its names.
 DEFERRED_IMPORTS = frozenset({"scipy.stats", "altair"})
