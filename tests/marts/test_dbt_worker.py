@@ -124,3 +124,20 @@ def test_the_primary_key_test_fails_on_a_null_or_a_duplicated_key(settings: Sett
             con.execute("insert into marts.dim_area select * from marts.dim_area where area_code = (select min(area_code) from marts.dim_area)")
     with pytest.raises(transform.BuildError, match=r"primary_key_dim_area_area_code: (fail|Got 1 result)"):
         transform.build_models(settings, ["primary_key_dim_area_area_code"])  # the test alone: the table stays damaged
+
+
+def test_one_not_null_columns_node_names_each_column_with_nulls_and_non_negative_each_with_negatives(settings: Settings):
+    """dbt_project/tests/generic/not_null_columns.sql and non_negative.sql: one node per model for several columns,
+    failing with one row per damaged column (dbt says how many)."""
+    not_null = "not_null_columns_fct_trade_area_code__year__month_from__month_to__basis"
+    non_negative = "non_negative_fct_trade_monthly_total_cny__exports_cny__imports_cny"
+    assert transform.build_models(settings, [not_null, non_negative]) == {not_null: "pass", non_negative: "pass"}
+    with connect(settings.warehouse_path) as con:
+        con.execute("update marts.fct_trade set year = null where observation_id = (select min(observation_id) from marts.fct_trade)")
+        con.execute("update marts.fct_trade set basis = null where observation_id = (select max(observation_id) from marts.fct_trade)")
+        con.execute("update marts.fct_trade_monthly set exports_cny = -1 where observation_id = (select min(observation_id) from marts.fct_trade_monthly)")
+    with pytest.raises(transform.BuildError, match=rf"{not_null}: Got 2 results") as failed:
+        transform.build_models(settings, [not_null])  # the tests alone: the tables stay damaged
+    assert "1 node(s)" in str(failed.value)
+    with pytest.raises(transform.BuildError, match=rf"{non_negative}: Got 1 result"):
+        transform.build_models(settings, [non_negative])

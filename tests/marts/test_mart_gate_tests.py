@@ -31,6 +31,8 @@ def dbt_checks(model: dict) -> list[tuple]:
             checks.append((name, column, frozenset(arguments["values"])))
         elif name == "primary_key":  # dbt_project/macros/test_primary_key.sql: unique and not null, one node
             checks += [("unique", column, None), ("not_null", column, None)]
+        elif name == "not_null_columns":  # dbt_project/tests/generic/not_null_columns.sql: one node, many columns
+            checks += [("not_null", listed, None) for listed in arguments["columns"]]
         else:
             checks.append((name, column, None))
     return checks
@@ -74,6 +76,9 @@ def test_the_coverage_check_notices_a_dbt_test_the_suite_lacks():
     assert [check for check in dbt_checks(model) if check not in gx_checks(suite)] == [("accepted_values", "rank_total", frozenset({1, 2}))]
     suite["expectations"][0]["severity"] = "warning"  # a warning does not block the publish: not the same check
     assert ("not_null", "rank_total", None) not in gx_checks(suite)
+    listed = {"data_tests": [{"not_null_columns": {"arguments": {"columns": ["year", "rank_total"]}}}]}  # one check each
+    suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "year"}}]}
+    assert [check for check in dbt_checks(listed) if check not in gx_checks(suite)] == [("not_null", "rank_total", None)]
     keyed = {"columns": [{"name": "area_code", "data_tests": ["primary_key"]}]}  # unique and not null: both wanted
     suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "area_code"}}]}
     assert [check for check in dbt_checks(keyed) if check not in gx_checks(suite)] == [("unique", "area_code", None)]
@@ -91,8 +96,9 @@ def test_a_run_leaves_the_gated_marts_dbt_tests_to_ci_and_citytrade_build_runs_t
     settings = Settings.from_args(SAMPLE_RAW, home)
     run = transform.build_models(settings, transform.POST_GATE)
     assert run["city_trade_ranking"] == "success"
-    assert "not_null_city_trade_ranking_year" not in run  # the mart gate checks it in the run
+    ranking_not_null = "not_null_columns_city_trade_ranking_year__month_from__month_to__basis__area_code__name_en__total_cny__rank_total__cities_ranked"
+    assert ranking_not_null not in run  # the mart gate checks it in the run
     assert run["primary_key_dim_area_area_code"] == "pass"  # marts the mart gate does not judge keep their dbt tests
     everything = transform.build_models(settings, transform.POST_GATE, all_tests=True)
-    assert everything["not_null_city_trade_ranking_year"] == "pass"
+    assert everything[ranking_not_null] == "pass"
     assert any(name.startswith("unit test ") for name in everything)
