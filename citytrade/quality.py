@@ -127,7 +127,7 @@ def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection
     wanted: set | None = {validation.get("id_column")}
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
-        if kwargs.get("row_condition") or not expectation["type"].startswith(("expect_column", "expect_compound_columns")):
+        if kwargs.get("row_condition") or not expectation["type"].startswith(("expect_column", "expect_compound_columns", "expect_multicolumn")):
             wanted = None
             break
         for key, value in kwargs.items():
@@ -374,6 +374,8 @@ def _context(gx_dir: Path):
     import great_expectations as gx
 
     from great_expectations.data_context.data_context.context_factory import project_manager
+
+    import citytrade.gx_expectations  # noqa: F401  (registers citytrade's expectation before any suite is read)
 
     stamp = _config_stamp(gx_dir)
     kept = _contexts.get(str(gx_dir))

@@ -47,6 +47,8 @@ def gx_checks(suite: dict) -> set[tuple]:
         kind = expectation["type"]
         if kind == "expect_column_values_to_not_be_null":
             made.add(("not_null", kwargs["column"], None))
+        elif kind == "expect_multicolumn_values_to_not_be_null":  # citytrade/gx_expectations.py: one per column
+            made |= {("not_null", column, None) for column in kwargs["column_list"]}
         elif kind == "expect_compound_columns_to_be_unique":
             made.add(("unique_combination", frozenset(kwargs["column_list"]), None))
         elif kind == "expect_column_values_to_be_unique":
@@ -78,6 +80,8 @@ def test_the_coverage_check_notices_a_dbt_test_the_suite_lacks():
     assert ("not_null", "rank_total", None) not in gx_checks(suite)
     listed = {"data_tests": [{"not_null_columns": {"arguments": {"columns": ["year", "rank_total"]}}}]}  # one check each
     suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "year"}}]}
+    assert [check for check in dbt_checks(listed) if check not in gx_checks(suite)] == [("not_null", "rank_total", None)]
+    suite = {"expectations": [{"type": "expect_multicolumn_values_to_not_be_null", "kwargs": {"column_list": ["year", "month_to"]}}]}
     assert [check for check in dbt_checks(listed) if check not in gx_checks(suite)] == [("not_null", "rank_total", None)]
     keyed = {"columns": [{"name": "area_code", "data_tests": ["primary_key"]}]}  # unique and not null: both wanted
     suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "area_code"}}]}

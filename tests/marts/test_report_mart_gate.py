@@ -40,3 +40,22 @@ def test_published_sample_passes_and_corrupted_report_marts_fail_the_mart_gate(s
     assert ("top100_vs_trade", "areas_unique") in failed
     assert not dirty.passed
     assert {dataset for dataset, _ in failed} <= datasets
+
+
+def test_a_ranking_row_missing_any_column_blocks_the_publish_once_per_row(sample_home, tmp_path):
+    """The ranking marts' completeness is one expectation over nine columns (citytrade/gx_expectations.py): a row
+    missing its name, another missing its value, are two failing rows of ranking_complete, and the gate blocks."""
+    con = _warehouse_from_publish(sample_home, tmp_path / "warehouse.duckdb")
+    settings = Settings.from_args(tmp_path / "raw", tmp_path / "home")
+    settings.ensure_dirs()
+    codes = [row[0] for row in con.execute("select area_code from marts.city_trade_ranking where year = 2024 order by area_code limit 2").fetchall()]
+    assert len(codes) == 2
+    con.execute("update marts.city_trade_ranking set name_en = null where year = 2024 and area_code = ?", [codes[0]])
+    con.execute("update marts.city_trade_ranking set total_cny = null where year = 2024 and area_code = ?", [codes[1]])
+    nulled = con.execute("select count(*) from marts.city_trade_ranking where name_en is null or total_cny is null").fetchone()[0]
+    gate = quality.run_checkpoint(settings, "mart_gate", con)
+    con.close()
+    failed = {(finding.dataset, finding.check_name): finding for finding in gate.errors}
+    assert set(failed) == {("city_trade_ranking", "ranking_complete")}, gate.summary()
+    assert failed["city_trade_ranking", "ranking_complete"].unexpected_count == nulled >= 2
+    assert not gate.passed

@@ -64,3 +64,15 @@ def test_a_runs_data_docs_have_a_page_per_validation_of_both_gates_and_the_index
         made = {re.sub(rf"^.*/{checkpoint}_extracts-(.+)\.html$", r"\1", page) for page in pages if f"/{checkpoint}_extracts-" in page}
         assert made == wanted, checkpoint  # the sample home had one run: one page per dataset
     assert set(re.findall(r'validations/[^"\\]+\.html', (site / "index.html").read_text(encoding="utf-8"))) == pages
+
+
+def test_the_data_docs_say_in_words_what_citytrades_own_expectation_checks(sample_home):
+    """citytrade/gx_expectations.py renders its sentence and columns, not GX's fallback for unknown expectations."""
+    site = data_docs_site(sample_home / "gx")
+    page = next((site / "validations").rglob("mart_gate_extracts-city_trade_ranking.html")).read_text(encoding="utf-8")
+    listed = re.search(r"Values must never be null in any of these columns: ((?:<span[^>]*>[a-z_]+</span>(?:, )?)+)", page)
+    assert listed, "no rendered sentence for expect_multicolumn_values_to_not_be_null"
+    columns = re.findall(r">([a-z_]+)</span>", listed.group(1))
+    suite = quality.load_suite("city_trade_ranking")
+    (wanted,) = [e["kwargs"]["column_list"] for e in suite["expectations"] if e["type"] == "expect_multicolumn_values_to_not_be_null"]
+    assert columns == wanted
