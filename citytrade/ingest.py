@@ -73,9 +73,10 @@ def ingest_releases(
     with open_warehouse(warehouse_path) as con:
         known = dict(con.execute("select release_id, path from raw.releases").fetchall())
         loaded_by_sha = dict(con.execute("select sha256, path from raw.releases where status in ('loaded', 'partial')").fetchall())
+        quarantined = _quarantined_before(con)
         batch = _Batch(con, run_id, progress, len(releases))
         for done, release in enumerate(releases, start=1):
-            outcome = _ingest_one(con, batch, release, known, loaded_by_sha, resolver, summary)
+            outcome = _ingest_one(batch, release, known, loaded_by_sha, quarantined, resolver, summary)
             batch.reported(done, release.rel_path, outcome)
             if batch.full():
                 batch.commit()
@@ -149,10 +150,11 @@ class _Batch:
                 self.progress(done, self.total, path, outcome)
 
 
-def _ingest_one(con, batch: _Batch, release: Release, known: dict, loaded_by_sha: dict, resolver: AreaResolver, summary: IngestSummary) -> str:
+def _ingest_one(batch: _Batch, release: Release, known: dict, loaded_by_sha: dict, quarantined: dict[tuple[str, str], list[str]],
+                resolver: AreaResolver, summary: IngestSummary) -> str:  # fmt: skip
     if release.release_id in known:
         first_path = known[release.release_id]
-        if first_path != release.rel_path and not _quarantined_at(con, release):
+        if first_path != release.rel_path and (release.release_id, release.rel_path) not in quarantined:
             # the same data file and sidecar copied elsewhere: its release is already in the warehouse
             reason = f"duplicate: same bytes as {first_path}, already loaded"
             _quarantine(batch, release, None, reason)
@@ -160,7 +162,7 @@ def _ingest_one(con, batch: _Batch, release: Release, known: dict, loaded_by_sha
             summary.problems.append(f"{release.rel_path}: {reason}")
             return "duplicate"
         summary.unchanged += 1
-        summary.standing_problems.extend(_standing_problems(con, release))
+        summary.standing_problems.extend(quarantined.get((release.release_id, release.rel_path), []))
         return "unchanged"
     parsed, reason = _parse(release, resolver)
     duplicate_of = loaded_by_sha.get(release.sha256)
@@ -180,21 +182,22 @@ def _ingest_one(con, batch: _Batch, release: Release, known: dict, loaded_by_sha
     return "partial" if parsed.rejects else "loaded"
 
 
-def _quarantined_at(con: duckdb.DuckDBPyConnection, release: Release) -> bool:
-    found = con.execute("select count(*) from raw.quarantine where release_id = ? and path = ?", [release.release_id, release.rel_path])
-    return found.fetchone()[0] > 0
-
-
 def _quarantine(batch: _Batch, release: Release, row_number: int | None, reason: str) -> None:
     batch.add_rows("raw.quarantine", release.release_id, [batch.quarantine_row(release, row_number, reason)])
 
 
-def _standing_problems(con: duckdb.DuckDBPyConnection, release: Release) -> list[str]:
-    rows = con.execute(
-        "select row_number, reason from raw.quarantine where release_id = ? and path = ? order by row_number nulls first",
-        [release.release_id, release.rel_path],
-    ).fetchall()
-    return [f"{release.rel_path}:{number}: {why}" if number is not None else f"{release.rel_path}: {why}" for number, why in rows]
+def _quarantined_before(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
+    """What earlier runs quarantined, per (release id, path), each as the one line the run reports again.
+
+    One query for the whole landing zone: a query per unchanged release cost 0.35 s of a run adding one month to 7
+    years (231 releases; issue #8). Read before this run writes: a path comes once per run, so what it quarantines
+    now is never asked for again in it.
+    """
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = con.execute("select release_id, path, row_number, reason from raw.quarantine order by release_id, path, row_number nulls first")
+    for release_id, path, number, why in rows.fetchall():
+        found.setdefault((release_id, path), []).append(f"{path}:{number}: {why}" if number is not None else f"{path}: {why}")
+    return found
 
 
 def _parse(release: Release, resolver: AreaResolver) -> tuple[ParsedRelease | None, str | None]:
