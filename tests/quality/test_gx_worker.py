@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -46,8 +47,10 @@ def test_the_worker_flags_the_same_rows_as_gx_in_process(raw_dir, home, tmp_path
 def test_a_clean_dataset_passes_through_the_worker(raw_dir, home):
     write_release(raw_dir, "parts.csv", PARTS.splitlines()[0] + "\n" + PARTS.splitlines()[1] + "\n")
     settings = prepare(raw_dir, home)
-    with gx_worker.running(settings.log_dir / "gx-worker.log"):
+    with gx_worker.running(settings.log_dir / "gx-worker.log") as worker:
         gate = run_row_gate(settings)
+        # below the run's CPU priority: its import must not slow the run's start (gx_worker.NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + gx_worker.NICENESS, 19)
     assert gate.passed, gate.summary()
     assert gate.expectations_run > 5
 
