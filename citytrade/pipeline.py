@@ -155,6 +155,7 @@ def _audit_marts(settings: Settings, run_id: str, row_gate, data_docs: bool, sta
 
         def stage() -> None:  # the marts are what the gate judges: the mart gate writes only audit tables
             staged.append(publish.stage_marts(con, settings.published_dir, run_id))
+            stage_report(settings, staged[-1], con, run_id)
 
         try:
             gate = quality.run_checkpoint(settings, "mart_gate", con, meanwhile=stage if stage_publish else None)
@@ -214,20 +215,38 @@ def conclude(settings: Settings, report: RunReport, mart_gate: quality.GateResul
         report.status = "blocked"
         report.message = f"nothing published: {mart_gate.summary()}"
         return
-    result = publish.swap_in(staged) if staged is not None and staged.ready() else publish_stage(settings, report.run_id)
+    swap_staged = staged is not None and staged.ready()
+    if swap_staged and staged.report is not None and quality.alerts_from_gate(mart_gate):
+        staged.report.unlink(missing_ok=True)  # it lists the alerts as they stood before the mart gate's
+        staged.report = None
+    result = publish.swap_in(staged) if swap_staged else publish_stage(settings, report.run_id)
     report.status = "published"
     report.published_version = result.version
     report.published_marts = result.marts
     report.message = f"published {len(result.marts)} marts to {result.database}"
-    publish_readers_pages(settings, report.run_id)
+    publish_readers_pages(settings, report.run_id, report_swapped_in=swap_staged and staged.report is not None)
 
 
-def publish_readers_pages(settings: Settings, run_id: str) -> None:
-    """After a good publish: the dbt docs, then the HTML report (last, so it always shows the new publish)."""
+def stage_report(settings: Settings, staged: publish.StagedPublish, con, run_id: str) -> None:
+    """The report page of a staged publish, rendered while the mart gate runs (report_html.stage_report), with
+    the run's alerts so far from the open warehouse `con`. A page that cannot be rendered now is rendered after the
+    swap, as without staging, where its error fails the run as it always did: it never holds back the marts."""
+    from citytrade import report_html
+
+    try:
+        staged.report = report_html.stage_report(settings, staged.database, staged.version, report_html.open_alerts(con, run_id))
+    except Exception as exc:
+        log.warning("report.html not rendered before the publish (%s); rendering it after", one_line(exc))
+
+
+def publish_readers_pages(settings: Settings, run_id: str, report_swapped_in: bool = False) -> None:
+    """After a good publish: the dbt docs, then the HTML report (last, so it always shows the new publish), unless
+    the publish swapped in its own (stage_report)."""
     from citytrade import dbt_docs, report_html
 
     dbt_docs.publish_docs(settings)
-    report_html.write_report(settings, run_id)
+    if not report_swapped_in:
+        report_html.write_report(settings, run_id)
 
 
 def one_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from citytrade.report_html import REPORT_NAME
 from citytrade.scheduling import pause_point
 
 
@@ -39,6 +40,7 @@ class StagedPublish:
     database: Path  # the staging DuckDB file
     parquet_dir: Path  # versions/<version>
     marts: dict[str, int]
+    report: Path | None = None  # its report.html, when rendered before the swap (citytrade.report_html.stage_report)
 
     def ready(self) -> bool:
         return self.database.exists() and self.parquet_dir.is_dir()
@@ -102,6 +104,8 @@ def swap_in(staged: StagedPublish) -> PublishResult:
     if parquet_link.exists() and not parquet_link.is_symlink():
         shutil.rmtree(parquet_link)  # a real folder left by hand; the swap needs a link
     os.replace(temporary_link, parquet_link)
+    if staged.report is not None:  # the page of these marts, after them
+        os.replace(staged.report, published_dir / REPORT_NAME)
     _prune_versions(staged.parquet_dir.parent, keep={version})
     return PublishResult(database=database, parquet_dir=parquet_link, marts=staged.marts, version=version)
 
@@ -114,8 +118,9 @@ def discard(staged: StagedPublish) -> None:
     link = staged.published_dir / "parquet"
     if link.is_symlink() and link.resolve() == staged.parquet_dir.resolve():
         return
-    for path in (staged.database, staged.database.with_name(staged.database.name + ".wal")):
-        path.unlink(missing_ok=True)
+    for path in (staged.database, staged.database.with_name(staged.database.name + ".wal"), staged.report):
+        if path is not None:
+            path.unlink(missing_ok=True)
     shutil.rmtree(staged.parquet_dir, ignore_errors=True)
 
 
@@ -129,7 +134,7 @@ def _write_parquet(cursor: duckdb.DuckDBPyConnection, marts: list[str], folder: 
 
 def _remove_stale_temporaries(published_dir: Path) -> None:
     """A run killed mid-publish leaves its staging file or link behind; the run lock says nobody else is writing."""
-    for pattern in (".citytrade-*.duckdb.tmp", ".citytrade-*.duckdb.tmp.wal", ".parquet-*.tmp"):
+    for pattern in (".citytrade-*.duckdb.tmp", ".citytrade-*.duckdb.tmp.wal", ".parquet-*.tmp", f".{REPORT_NAME}-*.tmp"):
         for stale in published_dir.glob(pattern):
             stale.unlink(missing_ok=True)
     # a half-written versions/<version> folder is never linked; _prune_versions drops it later

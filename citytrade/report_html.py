@@ -49,8 +49,23 @@ def write_report(settings: Settings, run_id: str | None = None, basis: str = DEF
     return target
 
 
-def render_report(published_db: Path, basis: str = DEFAULT_BASIS, open_alerts: list[dict] | None = None) -> str:
-    """The whole page as a string; `open_alerts` None means: take them from the published quality_alerts mart."""
+def stage_report(settings: Settings, staged_db: Path, version: str, open_alerts: list[dict], basis: str = DEFAULT_BASIS) -> Path:
+    """The page of a staged publish (citytrade.publish.stage_marts), written beside the live page under a hidden
+    name, for publish.swap_in to rename into place with the marts it shows. A run renders it while the GX worker
+    judges the marts: rendered after the swap, it was the last 0.5 s of every run (issue #8).
+
+    `open_alerts`: this run's, as they stand before the mart gate's; the run renders the page again after the swap
+    when that gate adds any (citytrade.pipeline.conclude).
+    """
+    page = render_report(staged_db, basis=basis, open_alerts=open_alerts, name=settings.published_db.name)
+    temporary = settings.published_dir / f".{REPORT_NAME}-{version}.tmp"
+    temporary.write_text(page, encoding="utf-8")
+    return temporary
+
+
+def render_report(published_db: Path, basis: str = DEFAULT_BASIS, open_alerts: list[dict] | None = None, name: str | None = None) -> str:
+    """The whole page as a string; `open_alerts` None means: take them from the published quality_alerts mart.
+    `name`: the database's name as the page gives it (default: its file name)."""
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         marts = {name for (name,) in con.execute(
@@ -59,7 +74,7 @@ def render_report(published_db: Path, basis: str = DEFAULT_BASIS, open_alerts: l
         stamp = dt.datetime.fromtimestamp(published_db.stat().st_mtime).isoformat(timespec="seconds")
         report = Report(
             title="City foreign-trade report",
-            subtitle=f"Latest publish ({published_db.name}, {stamp}); {basis.replace('_', ' ')} basis; money in yuan",
+            subtitle=f"Latest publish ({name or published_db.name}, {stamp}); {basis.replace('_', ' ')} basis; money in yuan",
         )
         full_year = reader.latest_period(full_year=True)
         report.sections += [
@@ -328,11 +343,16 @@ def _open_alerts_from_warehouse(settings: Settings, run_id: str | None) -> list[
     except duckdb.IOException:
         return None
     try:
-        cursor = con.execute("select * from audit.alerts where last_seen_run_id = ?", [run_id])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return open_alerts(con, run_id)
     finally:
         con.close()
+
+
+def open_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
+    """The alerts the run `run_id` raised or saw again so far, from the warehouse open as `con`."""
+    cursor = con.execute("select * from audit.alerts where last_seen_run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def _latest_rank(series: list[dict], latest_year: int) -> int:

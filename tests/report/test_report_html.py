@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from citytrade.report_html import render_report
+from citytrade.config import Settings
+from citytrade.report_html import _open_alerts_from_warehouse, render_report
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -127,6 +129,15 @@ def test_the_run_writes_the_report_after_the_publish(sample_home, report_page):
     # offline: the page loads nothing from elsewhere, Plotly's JavaScript is inside it
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", text, re.IGNORECASE)
     assert "Plotly.newPlot" in text and len(text) > 3_000_000  # plotly.min.js itself is about 4.6 MB
+
+
+def test_the_published_page_is_the_page_of_the_publish_beside_it(sample_home, report_page):
+    """The run renders the page while the mart gate runs, from the staged publish: it must be the page of the file
+    readers open, with the run's alerts, as if rendered after the publish."""
+    run_id = json.loads((sample_home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])["run_id"]
+    alerts = _open_alerts_from_warehouse(Settings.from_args(None, sample_home), run_id)
+    assert alerts, "the sample run raised alerts: the page must list them"
+    assert render_report(sample_home / "published" / "citytrade.duckdb", open_alerts=alerts) == report_page.read_text(encoding="utf-8")
 
 
 def test_chromium_draws_every_chart_offline(report_page, leaders, tmp_path):
