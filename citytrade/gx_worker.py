@@ -11,10 +11,12 @@ never passes.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import ContextManager
 
@@ -68,19 +70,39 @@ def defer_imports(names: frozenset[str] = DEFERRED_IMPORTS) -> None:
         sys.meta_path.insert(0, DeferredImports(names))
 
 
-# The worker's CPU priority below the run's (nice 10). GX's import (2 CPU s) overlaps the start of a cold run, when the
-# run's process imports Prefect and ingests and the dbt worker imports dbt and parses: three processes on two cores,
-# and only GX is not needed yet (the row gate comes once the first build is done). At an equal share it slowed the
-# other two; below them it takes what they leave, and is still ready before the row gate (issue #8). Once the gates
-# run, little else competes, so they take the cores as before.
+# GX's import runs below the run's CPU priority (nice 10). It overlaps the start of a cold run, when the run's
+# process imports Prefect and ingests and the dbt worker imports dbt and parses: three processes on two cores, and
+# only GX is not needed yet (the row gate comes once the first build is done). At an equal share its 2 CPU s slowed
+# the other two; below them it takes what they leave, and is still ready before the row gate (issue #8). Only the
+# import: on Linux a nice value is a thread's, and the requests are served at the run's priority, since a gate is
+# on the critical path itself, beside a Prefect server or worker on the same machine (and a process cannot take
+# its priority back without privileges).
 NICENESS = 10
+
+
+def import_below_the_run(module: str, niceness: int = NICENESS) -> None:
+    """Import `module` in a thread of its own at `niceness` more than this process's, and wait for it; an error of
+    the import is raised here."""
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(os.getpriority(os.PRIO_PROCESS, 0) + niceness, 19))
+            importlib.import_module(module)
+        except BaseException as exc:  # raised again below, in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=work, name=f"import-{module}")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def main() -> None:
     answers = begin()
-    os.nice(NICENESS)
     defer_imports()
-    import great_expectations  # noqa: F401  (the point of the worker: this import, before the first request)
+    import_below_the_run("great_expectations")  # the point of the worker: this import, before the first request
 
     from citytrade import quality
 
