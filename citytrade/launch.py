@@ -51,7 +51,7 @@ def offer(address: bytes, flow_run_id: str) -> tuple[int | None, str | None]:
         sys.stdout.flush()
         sys.stderr.flush()
         socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [sys.stdout.fileno(), sys.stderr.fileno()])
-        answer = serve._read_line(sock)
+        answer = serve.read_line(sock)
     if answer is None:
         raise serve.ServeError(f"the citytrade serve that took flow run {flow_run_id} ended during it; see what it printed")
     if "sent_back" in answer:  # busy with another run, or another API's or home's serve: nothing to say of it

@@ -127,7 +127,7 @@ def hand_over(settings: Settings, wait: bool) -> int | None:
         sys.stderr.flush()
         socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [sys.stdout.fileno(), sys.stderr.fileno()])
         try:
-            answer = _read_line(sock)
+            answer = read_line(sock)
         except KeyboardInterrupt:
             print("citytrade: interrupted; the run goes on in citytrade serve", file=sys.stderr)
             return 1
@@ -148,14 +148,15 @@ def ping(home: Path, timeout: float = 1.0) -> dict | None:
     try:
         sock.connect(address(home))
         sock.sendall(b'{"op": "ping"}\n')
-        return _read_line(sock)
+        return read_line(sock)
     except OSError:  # nobody serves this home, or it did not answer in time
         return None
     finally:
         sock.close()
 
 
-def _read_line(sock: socket.socket) -> dict | None:
+def read_line(sock: socket.socket) -> dict | None:
+    """One message of the serve's protocol (a JSON line), from either side; None when the peer closed first."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = sock.recv(65536)
