@@ -82,6 +82,10 @@ class HelperProcess:
             raise self.error(f"{op} failed in the {self.label}: {answer['error']}; see {self.log_path}")
         return answer["ok"]
 
+    def owes(self, ticket: int | None) -> bool:
+        """Whether the answer to `ticket` is still to be received."""
+        return ticket in self._ops
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:

@@ -118,11 +118,36 @@ def build_pre_gate_stage(settings: Settings, all_tests: bool = False) -> dict[st
 
 
 def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
+    gate, new_alerts, _ = finish_row_audit(settings, run_id, start_row_audit(settings))
+    return gate, new_alerts
+
+
+@dataclass
+class RowAudit:
+    """The row gate under way: its relations are extracted and GX judges them (in the GX worker: while the marts
+    build, issue #8). `kept_out`: the rows the stored verdicts keep out of the marts, those of the last run until
+    finish_row_audit records this run's: what a marts build meanwhile leaves out."""
+
+    checkpoint: quality.PendingCheckpoint
+    kept_out: frozenset[str]
+
+
+def start_row_audit(settings: Settings) -> RowAudit:
+    """Audit rows, first half: extract the row gate's relations, hand them to GX and let the warehouse go."""
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        gate = quality.run_checkpoint(settings, "row_gate", con)
+        kept_out = frozenset(row_id for (row_id,) in con.execute("select distinct observation_id from audit.row_verdicts where severity = 'error'").fetchall())
+        return RowAudit(quality.start_checkpoint(settings, "row_gate", con), kept_out)
+
+
+def finish_row_audit(settings: Settings, run_id: str, audit: RowAudit) -> tuple[quality.GateResult, list[dict], bool]:
+    """Audit rows, second half: GX's verdicts, recorded with their alerts. The flag says whether marts built since
+    start_row_audit are this run's already: this run keeps out the very rows they left out, and the gate added no
+    alert (the quality_alerts mart lists them). Otherwise they must be built again."""
+    with warehouse.open_warehouse(settings.warehouse_path) as con:
+        gate = quality.finish_checkpoint(audit.checkpoint, con)
         quality.record_row_verdicts(con, gate, run_id)
         new_alerts = quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
-    return gate, new_alerts
+    return gate, new_alerts, gate.error_row_ids() == audit.kept_out and not new_alerts
 
 
 def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:

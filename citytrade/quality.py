@@ -183,6 +183,36 @@ def run_checkpoint(
     while the worker validates (without a worker: after GX), e.g. to stage the publish the gate will allow or not;
     an error of either is raised, GX's answer is read first either way.
     """
+    pending = start_checkpoint(settings, name, con, expectations_dir)
+    if pending.ticket is None:
+        await_checkpoint(pending)
+        if meanwhile is not None:
+            meanwhile()
+    else:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            await_checkpoint(pending)  # read even after an error of `meanwhile`: the worker answers in order
+    return finish_checkpoint(pending, con)
+
+
+@dataclass
+class PendingCheckpoint:
+    """A checkpoint whose relations are extracted: the GX worker validates them (`ticket`) while the run goes on,
+    or, without a worker, GX runs here when its outcome is awaited. Plain data, kept once received (a retried
+    task reads it again)."""
+
+    name: str
+    spec: dict
+    request: dict
+    ticket: int | None = None
+    outcome: dict | None = None
+
+
+def start_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> PendingCheckpoint:
+    """Extract the relations of checkpoint `name` and hand them to the GX worker, if one runs; finish_checkpoint
+    reads the verdicts. The warehouse (`con`) is not needed in between: another process may build meanwhile."""
     from citytrade import gx_worker
 
     spec = load_checkpoint_spec(name, expectations_dir)
@@ -190,20 +220,44 @@ def run_checkpoint(
     extract_datasets(con, spec, extracts_dir, expectations_dir)
     request = {"gx_dir": str(settings.gx_dir), "spec": spec, "extracts_dir": str(extracts_dir), "expectations_dir": str(expectations_dir)}
     worker = gx_worker.current()
-    if worker is None:
-        outcome = gx_checkpoint(**request)
-        if meanwhile is not None:
-            meanwhile()
-    else:
-        ticket = worker.send("checkpoint", request)
-        try:
-            if meanwhile is not None:
-                meanwhile()
-        finally:
-            outcome = worker.receive(ticket)  # read even after an error of `meanwhile`: the worker answers in order
-    gate = _read_result(name, spec, outcome, con)
+    return PendingCheckpoint(name, spec, request, ticket=worker.send("checkpoint", request) if worker is not None else None)
+
+
+def await_checkpoint(pending: PendingCheckpoint) -> dict:
+    """GX's outcome of a started checkpoint: the worker's answer, or GX run here (no worker)."""
+    from citytrade import gx_worker
+
+    if pending.outcome is None:
+        if pending.ticket is None:
+            pending.outcome = gx_checkpoint(**pending.request)
+        else:
+            worker = gx_worker.current()
+            if worker is None:
+                raise CheckCouldNotRun(f"checkpoint {pending.name} could not run: the GX worker validating it has stopped")
+            pending.outcome = worker.receive(pending.ticket)
+    return pending.outcome
+
+
+def finish_checkpoint(pending: PendingCheckpoint, con: duckdb.DuckDBPyConnection) -> GateResult:
+    """The verdicts of a started checkpoint, with the failing rows' details read from the warehouse (`con`)."""
+    outcome = await_checkpoint(pending)
+    gate = _read_result(pending.name, pending.spec, outcome, con)
     gate.docs_resources = outcome["docs_resources"]
     return gate
+
+
+def settle_checkpoint(pending: PendingCheckpoint) -> None:
+    """A run that fails with a checkpoint under way still takes the worker's answer (a served worker then owes the
+    next run none); its failure is logged, not raised: the run reports its own error."""
+    from citytrade import gx_worker
+
+    worker = gx_worker.current()
+    if pending.outcome is not None or worker is None or not worker.owes(pending.ticket):
+        return
+    try:
+        await_checkpoint(pending)
+    except Exception as exc:  # noqa: BLE001  (the run is failing already; this must not replace its error)
+        log.warning("checkpoint %s of a failed run ended: %s", pending.name, exc)
 
 
 def gx_checkpoint(gx_dir: str, spec: dict, extracts_dir: str, expectations_dir: str) -> dict:

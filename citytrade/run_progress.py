@@ -6,12 +6,14 @@ import logging
 from contextlib import contextmanager
 from typing import Iterator
 
-# The flow's tasks in the order a run reaches them (flows/run_pipeline.py); an unknown task still counts.
+# The flow's tasks in the order a run reaches them (flows/run_pipeline.py). A task not listed (the marts built
+# again when the row gate's verdicts changed) still counts: it adds one to the bar's total.
 STAGES = [
     "ingest releases",
     "dbt build (pre-gate)",
     "audit rows (GX row_gate)",
     "dbt build (marts)",
+    "row verdicts (GX row_gate)",
     "audit marts (GX mart_gate)",
     "publish or hold",
     "GX Data Docs",
@@ -38,6 +40,9 @@ class StageHandler(logging.Handler):
             return
         name = getattr(record, "task_name", None) or "task"
         self.finished.append(name)
+        if name not in self.stages:
+            bar = next(task for task in self.progress.tasks if task.id == self.task_id)
+            self.progress.update(self.task_id, total=bar.total + 1)
         failed = "Completed" not in message
         following = [stage for stage in self.stages if stage not in self.finished]
         if failed:

@@ -41,12 +41,24 @@ def build_pre_gate(settings: Settings):
 
 
 @task(name="audit rows (GX row_gate)", **TRANSIENT_RETRIES)
-def audit_rows(settings: Settings, run_id: str):
-    return pipeline.audit_rows_stage(settings, run_id)
+def audit_rows(settings: Settings):
+    """The row gate's relations, extracted and handed to the GX worker, which judges them while the marts build."""
+    return pipeline.start_row_audit(settings)
 
 
 @task(name="dbt build (marts)", **TRANSIENT_RETRIES)
 def build_marts(settings: Settings):
+    return pipeline.build_post_gate_stage(settings)
+
+
+@task(name="row verdicts (GX row_gate)", **TRANSIENT_RETRIES)
+def row_verdicts(settings: Settings, run_id: str, row_audit):
+    return pipeline.finish_row_audit(settings, run_id, row_audit)
+
+
+@task(name="dbt build (marts, this run's verdicts)", **TRANSIENT_RETRIES)
+def rebuild_marts(settings: Settings):
+    """The marts again, when this run's row verdicts or alerts differ from those the first build read."""
     return pipeline.build_post_gate_stage(settings)
 
 
@@ -97,15 +109,19 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
         gx_worker.running(settings.log_dir / "gx-worker.log"),
     ):
         pipeline.begin_run(settings, run_id)
-        staged = row_docs = None
+        staged = row_docs = row_audit = None
         try:
             summary = ingest(settings, run_id)
             pipeline.absorb_ingest(report, summary)
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
-            row_gate, new_alerts = audit_rows(settings, run_id)
+            row_audit = audit_rows(settings)
+            # The marts build while GX judges the rows, on the verdicts stored so far (the last run's); in the usual
+            # run this run's are the same, and the build stands. A build that failed stands only then too.
+            first_build = build_marts(settings, return_state=True)
+            row_gate, new_alerts, marts_current = row_verdicts(settings, run_id, row_audit)
             pipeline.absorb_gate(report, row_gate, new_alerts)
-            row_docs = quality.start_data_docs(settings, row_gate, build_index=False)  # the GX worker is idle meanwhile
-            report_dbt_nodes("marts", build_marts(settings))
+            row_docs = quality.start_data_docs(settings, row_gate, build_index=False)
+            report_dbt_nodes("marts", first_build.result() if marts_current else rebuild_marts(settings))
             mart_gate, new_alerts, staged = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
             docs = quality.start_data_docs(settings, mart_gate)  # and the index: built by the GX worker meanwhile
@@ -120,6 +136,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             report.message = pipeline.one_line(exc) if isinstance(exc, Exception) else f"interrupted{': ' + str(exc) if str(exc) else ''}"
             raise
         finally:
+            if row_audit is not None:
+                quality.settle_checkpoint(row_audit.checkpoint)  # a run that failed while GX judged its rows
             if staged is not None:
                 publish_module.discard(staged)  # a run that failed before its swap; a no-op once swapped in
             if row_docs is not None:  # the run failed after the row gate: its pages, for the next run's index

@@ -56,6 +56,46 @@ def test_failing_row_is_kept_out_of_the_marts_and_alerted(prefect_harness, raw_d
     assert len(alert) == 1 and alert[0][:2] == ("error", "440300")
 
 
+REBUILD = "dbt build (marts, this run's verdicts)"
+
+
+def task_names(flow_run_id: str) -> set[str]:
+    """The tasks a flow run ran, by name (Prefect adds a suffix to each task run's)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0] for run in runs}
+
+
+def published_cities(home) -> set[str]:
+    with duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True) as con:
+        return {r[0] for r in con.execute("select name_en from marts.fct_trade join marts.dim_area using (area_code)").fetchall()}
+
+
+def test_marts_built_while_gx_judges_stand_only_on_this_runs_verdicts(prefect_harness, raw_dir, home):
+    """The marts build on the stored verdicts while GX judges the rows; they are built again when this run's
+    verdicts keep out other rows or the gate added alerts, never published on the stale ones."""
+    write_release(raw_dir, "parts.csv", PARTS)
+    first = run_flow(raw_dir, home)  # no verdicts stored yet; this run's keep Shenzhen out
+    assert first.status == "published" and first.rows_kept_out == 1
+    assert "dbt build (marts)" in task_names(first.run_id) and REBUILD in task_names(first.run_id)
+    assert published_cities(home) == {"Shanghai", "Suzhou"}
+
+    again = run_flow(raw_dir, home)  # the same verdicts, no new alert: the first build stands
+    assert again.status == "published" and again.rows_kept_out == 1 and not again.new_alerts
+    assert "dbt build (marts)" in task_names(again.run_id) and REBUILD not in task_names(again.run_id)
+    assert published_cities(home) == {"Shanghai", "Suzhou"}
+
+    # Guangzhou: 0.50 + 0.60 = 1.10 against 1.00: a row the stored verdicts do not keep out yet
+    write_release(raw_dir, "parts-2022.csv", "area,year,month_from,month_to,total,exports,imports\nGuangzhou,2022,1,11,1.00,0.50,0.60\n")
+    third = run_flow(raw_dir, home)
+    assert third.status == "published" and third.rows_kept_out == 2
+    assert REBUILD in task_names(third.run_id)
+    assert published_cities(home) == {"Shanghai", "Suzhou"}
+
+
 def test_an_expectation_that_cannot_run_fails_the_gate(raw_dir, home, tmp_path):
     write_release(raw_dir, "parts.csv", PARTS.splitlines()[0] + "\n" + PARTS.splitlines()[1] + "\n")
     settings = prepare(raw_dir, home)
