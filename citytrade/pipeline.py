@@ -157,28 +157,28 @@ def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[s
 def audit_marts_stage(
     settings: Settings, run_id: str, row_gate: quality.GateResult | None = None, data_docs: bool = True
 ) -> tuple[quality.GateResult, list[dict]]:
-    """The mart gate, then the GX Data Docs of this run's gates (the row gate's too), built once.
-
-    With data_docs=False the caller builds them (the flow starts them and publishes meanwhile: data_docs_stage).
-    """
-    gate, new_alerts, _ = _audit_marts(settings, run_id, row_gate, data_docs, stage_publish=False)
+    """The mart gate, then (data_docs) the GX Data Docs of this run's gates (the row gate's too), built once."""
+    gate, new_alerts, _, _ = _audit_marts(settings, run_id, row_gate, data_docs, stage_publish=False)
     return gate, new_alerts
 
 
 def audit_marts_and_stage_publish(
-    settings: Settings, run_id: str, row_gate: quality.GateResult | None = None, data_docs: bool = True
-) -> tuple[quality.GateResult, list[dict], publish.StagedPublish | None]:
+    settings: Settings, run_id: str, row_gate: quality.GateResult | None = None
+) -> tuple[quality.GateResult, list[dict], publish.StagedPublish | None, quality.DataDocsBuild | None]:
     """The mart gate, with the publish written (not swapped in) while the GX worker judges the marts: the second
     core stages what the gate then lets through (conclude) or not (a served run's median 20.7 -> 18.6 s in the A/B
-    of benchmarks/RESULTS.md, round 6; issue #8)."""
-    return _audit_marts(settings, run_id, row_gate, data_docs, stage_publish=True)
+    of benchmarks/RESULTS.md, round 6; issue #8). The Data Docs of both gates, with the index, are asked for right
+    after the mart checkpoint: the worker renders them while this process stages (finish_data_docs waits)."""
+    return _audit_marts(settings, run_id, row_gate, data_docs=False, stage_publish=True)
 
 
 def _audit_marts(settings: Settings, run_id: str, row_gate, data_docs: bool, stage_publish: bool):
     staged: list[publish.StagedPublish] = []
+    docs: list[quality.DataDocsBuild] = []
     with warehouse.open_warehouse(settings.warehouse_path) as con:
 
         def stage() -> None:  # the marts are what the gate judges: the mart gate writes only audit tables
+            docs.append(quality.start_data_docs(settings, *[g for g in (row_gate,) if g is not None], with_last_checkpoint=True))
             staged.append(publish.stage_marts(con, settings.published_dir, run_id))
             stage_report(settings, staged[-1], con, run_id)
 
@@ -188,10 +188,12 @@ def _audit_marts(settings: Settings, run_id: str, row_gate, data_docs: bool, sta
         except BaseException:
             for done in staged:
                 publish.discard(done)
+            for build in docs:
+                quality.finish_data_docs_after_failure(build)
             raise
     if data_docs:
         quality.build_data_docs(settings, *[g for g in (row_gate, gate) if g is not None])
-    return gate, new_alerts, (staged[0] if staged else None)
+    return gate, new_alerts, (staged[0] if staged else None), (docs[0] if docs else None)
 
 
 def publish_stage(settings: Settings, run_id: str) -> publish.PublishResult:

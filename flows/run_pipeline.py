@@ -65,13 +65,13 @@ def rebuild_marts(settings: Settings):
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
 def audit_marts(settings: Settings, run_id: str, row_gate=None):
     """The mart gate; the publish is written meanwhile, and swapped in by `publish` only if the gate passed."""
-    return pipeline.audit_marts_and_stage_publish(settings, run_id, row_gate, data_docs=False)  # the Data Docs: started in the flow
+    return pipeline.audit_marts_and_stage_publish(settings, run_id, row_gate)  # and the Data Docs, with the index
 
 
 @task(name="GX Data Docs")
-def data_docs(row_gate_docs, mart_gate_docs) -> int:
-    """Wait for the Data Docs of both gates, which the GX worker built while the run built the marts and published."""
-    return quality.finish_data_docs(row_gate_docs, mart_gate_docs)
+def data_docs(docs) -> int:
+    """Wait for the Data Docs of both gates, which the GX worker built while the run staged and published."""
+    return quality.finish_data_docs(docs)
 
 
 @task(name="publish or hold", **TRANSIENT_RETRIES)
@@ -109,7 +109,7 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
         gx_worker.running(settings.log_dir / "gx-worker.log"),
     ):
         pipeline.begin_run(settings, run_id)
-        staged = row_docs = row_audit = None
+        staged = row_audit = row_gate = docs = None
         try:
             summary = ingest(settings, run_id)
             pipeline.absorb_ingest(report, summary)
@@ -120,16 +120,13 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             first_build = build_marts(settings, return_state=True)
             row_gate, new_alerts, marts_current = row_verdicts(settings, run_id, row_audit)
             pipeline.absorb_gate(report, row_gate, new_alerts)
-            row_docs = quality.start_data_docs(settings, row_gate, build_index=False)
             report_dbt_nodes("marts", first_build.result() if marts_current else rebuild_marts(settings))
-            mart_gate, new_alerts, staged = audit_marts(settings, run_id, row_gate)
+            mart_gate, new_alerts, staged, docs = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
-            docs = quality.start_data_docs(settings, mart_gate)  # and the index: built by the GX worker meanwhile
             try:
                 publish(settings, report, mart_gate, staged)
             finally:
-                row_gate_docs, row_docs = row_docs, None  # finished by data_docs, not by the failure path below
-                data_docs(row_gate_docs, docs)  # after a failed publish too: they show what the gates found
+                data_docs(docs)  # after a failed publish too: they show what the gates found
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
         except BaseException as exc:  # an interrupt too (Ctrl-C, a cancel): the run log must not end at "running"
             report.status = "failed"
@@ -140,8 +137,8 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
                 quality.settle_checkpoint(row_audit.checkpoint)  # a run that failed while GX judged its rows
             if staged is not None:
                 publish_module.discard(staged)  # a run that failed before its swap; a no-op once swapped in
-            if row_docs is not None:  # the run failed after the row gate: its pages, for the next run's index
-                quality.finish_data_docs_after_failure(row_docs)
+            if row_gate is not None and docs is None:  # the run failed after the row gate: its pages, for the next run's index
+                quality.finish_data_docs_after_failure(quality.start_data_docs(settings, row_gate, build_index=False))
             pipeline.finish_run(settings, report)
             notify(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")

@@ -56,7 +56,7 @@ def test_data_docs_reference_no_network_and_render_styled(raw_dir, home, tmp_pat
 
 
 def test_a_runs_data_docs_have_a_page_per_validation_of_both_gates_and_the_index_links_each(sample_home):
-    """The flow renders the row gate's pages while the marts build and the mart gate's with the index at the end."""
+    """The flow asks for both gates' pages and the index right after the mart checkpoint (`with_last_checkpoint`)."""
     site = data_docs_site(sample_home / "gx")
     pages = {page.relative_to(site).as_posix() for page in (site / "validations").rglob("*.html")}
     datasets = {checkpoint: {v["dataset"] for v in quality.load_checkpoint_spec(checkpoint)["validations"]} for checkpoint in ("row_gate", "mart_gate")}
