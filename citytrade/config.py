@@ -84,15 +84,21 @@ class Settings:
 
     def apply_environment(self) -> None:
         """Point Prefect, dbt and GX at this home and switch off their telemetry."""
-        for key, value in OFFLINE_ENV.items():
-            os.environ.setdefault(key, value)
-        os.environ["CITYTRADE_HOME"] = str(self.home)
-        os.environ["CITYTRADE_RAW_DIR"] = str(self.raw_dir)
-        os.environ["CITYTRADE_WAREHOUSE"] = str(self.warehouse_path)
-        os.environ["PREFECT_HOME"] = str(self.prefect_home)
-        os.environ["DBT_TARGET_PATH"] = str(self.dbt_target_dir)
-        os.environ["DBT_LOG_PATH"] = str(self.dbt_log_dir)
-        os.environ["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
+        os.environ.update(self.environment(os.environ))
+
+    def environment(self, base: dict | os._Environ) -> dict[str, str]:
+        """`base` as apply_environment leaves it: the telemetry switches where unset, and this home's paths."""
+        return {
+            **OFFLINE_ENV,
+            **base,
+            "CITYTRADE_HOME": str(self.home),
+            "CITYTRADE_RAW_DIR": str(self.raw_dir),
+            "CITYTRADE_WAREHOUSE": str(self.warehouse_path),
+            "PREFECT_HOME": str(self.prefect_home),
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
+            "DBT_LOG_PATH": str(self.dbt_log_dir),
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        }
 
 
 def dbt_project_files() -> list[Path]:

@@ -31,12 +31,15 @@ class HelperProcess:
         self._sent = 0
         self._ops: dict[int, str] = {}  # ticket -> operation, until its answer is received
         self._answers: dict[int, dict] = {}  # answers read ahead of their receive
+        self.adopted = False  # started before this process exec'd (HelperKind.adopt)
 
     @classmethod
-    def start(cls, module: str, log_path: Path, label: str, error: type[Exception], raises: dict[str, type[Exception]] | None = None):
-        """Start `python -m module`; `raises` maps the names of exceptions the helper sends back to the classes raised here."""
+    def start(cls, module: str, log_path: Path, label: str, error: type[Exception], raises: dict[str, type[Exception]] | None = None,
+              env: dict | None = None):  # fmt: skip
+        """Start `python -m module` (in `env`, else this process's); `raises` maps the names of exceptions the helper
+        sends back to the classes raised here."""
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
+        env = dict(os.environ if env is None else env)
         package_root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         with open(log_path, "ab") as log:
@@ -101,6 +104,55 @@ class HelperProcess:
                 pass
 
 
+# ---- helpers started before this process execs another program, adopted there (citytrade.launch, issue #8)
+
+HANDED_OVER_ENV = "CITYTRADE_HELPERS_HANDED_OVER"  # JSON: module -> {"pid", "stdin", "stdout", "log", "owed"}
+
+
+def hand_over(helpers: dict[str, HelperProcess]) -> None:
+    """Keep these helpers' pipes open across this process's coming exec, and say where they are (in the
+    environment the exec passes on), for HelperKind.running in the new program to adopt."""
+    handed = {}
+    for module, helper in helpers.items():
+        stdin, stdout = helper.process.stdin.fileno(), helper.process.stdout.fileno()
+        os.set_inheritable(stdin, True)
+        os.set_inheritable(stdout, True)
+        handed[module] = {"pid": helper.process.pid, "stdin": stdin, "stdout": stdout, "log": str(helper.log_path),
+                          "owed": {str(ticket): op for ticket, op in helper._ops.items()}}  # answers still to come  # fmt: skip
+    os.environ[HANDED_OVER_ENV] = json.dumps(handed)
+
+
+class AdoptedChild:
+    """What HelperProcess uses of a Popen, for a helper this process started before it exec'd: still its child (an
+    exec keeps the pid), on pipes it kept open."""
+
+    def __init__(self, pid: int, stdin: int, stdout: int):
+        os.set_inheritable(stdin, False)
+        os.set_inheritable(stdout, False)
+        self.pid, self.returncode, self.args = pid, None, f"pid {pid}"
+        self.stdin = os.fdopen(stdin, "w", encoding="utf-8", buffering=1)
+        self.stdout = os.fdopen(stdout, "r", encoding="utf-8")
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, 9)
+
+
 class HelperKind:
     """One kind of helper (the GX worker, the dbt worker): at most one runs per process, for the run under way."""
 
@@ -117,7 +169,7 @@ class HelperKind:
         if self.current is not None or self.in_process:
             yield self.current
             return
-        helper = HelperProcess.start(self.module, log_path, self.label, self.error, self.raises)
+        helper = self.adopt(log_path) or HelperProcess.start(self.module, log_path, self.label, self.error, self.raises)
         if first_request is not None:
             helper.send(*first_request)
         self.current = helper
@@ -126,6 +178,31 @@ class HelperKind:
         finally:
             self.current = None
             helper.stop()
+
+    def adopt(self, log_path: Path) -> HelperProcess | None:
+        """The helper of this kind handed over before this process exec'd (hand_over), if it was started for the same
+        home (its log is this run's); one started for another home is stopped. Its `adopted` is True."""
+        handed = json.loads(os.environ.get(HANDED_OVER_ENV) or "{}")
+        entry = handed.pop(self.module, None)
+        if entry is None:
+            return None
+        if handed:
+            os.environ[HANDED_OVER_ENV] = json.dumps(handed)
+        else:
+            del os.environ[HANDED_OVER_ENV]
+        try:
+            child = AdoptedChild(entry["pid"], entry["stdin"], entry["stdout"])
+        except (OSError, KeyError, TypeError):  # not this process's pipes after all: a helper of its own instead
+            return None
+        helper = HelperProcess(child, Path(entry["log"]), self.label, self.error, self.raises)  # type: ignore[arg-type]
+        helper._ops = {int(ticket): op for ticket, op in entry.get("owed", {}).items()}  # read in order, before any new answer
+        helper._sent = max(helper._ops, default=0)
+        if Path(entry["log"]) != log_path:  # at once, even in the middle of its import: it has done nothing yet
+            child.kill()
+            helper.stop()
+            return None
+        helper.adopted = True
+        return helper
 
     @contextmanager
     def here(self) -> Iterator[None]:

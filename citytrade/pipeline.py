@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -12,15 +11,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
-from citytrade import publish, quality, transform, warehouse
+from citytrade import home_lock, publish, quality, transform, warehouse
 from citytrade.config import Settings
+from citytrade.home_lock import RunLocked  # noqa: F401  (raised by run_lock; the CLI catches it from here)
 from citytrade.ingest import IngestSummary, ingest_releases
 
 log = logging.getLogger(__name__)
-
-
-class RunLocked(RuntimeError):
-    """Another run holds this home."""
 
 
 class PublishBlocked(RuntimeError):
@@ -74,19 +70,8 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
-    settings.home.mkdir(parents=True, exist_ok=True)
-    handle = open(settings.lock_path, "a+")
+    handle = home_lock.adopt(settings.lock_path) or home_lock.acquire(settings.lock_path, wait)  # adopt: citytrade.launch took it
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise RunLocked(f"another citytrade run is using {settings.home} ({holder}); wait for it to finish or pass --wait") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
         _held[key] = 1
         try:
             yield

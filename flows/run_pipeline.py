@@ -105,9 +105,12 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     report = pipeline.RunReport(run_id=run_id)
     with (
         pipeline.run_lock(settings, wait=wait_for_lock),
-        dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings),  # or the one `citytrade run` started
-        gx_worker.running(settings.log_dir / "gx-worker.log"),
+        dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings) as dbt,  # or the one `citytrade run` started
+        gx_worker.running(settings.log_dir / "gx-worker.log") as gx,
     ):
+        early = [worker.label for worker in (dbt, gx) if worker is not None and worker.adopted]
+        if early:  # citytrade.launch started them before it became Prefect's engine
+            get_run_logger().info("%s: started before Prefect's engine, by citytrade.launch", " and ".join(early))
         pipeline.begin_run(settings, run_id)
         staged = row_audit = row_gate = docs = None
         try:

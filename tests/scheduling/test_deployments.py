@@ -137,6 +137,16 @@ def test_every_deployment_runs_to_completed_and_publishes_the_marts(client, trig
                           "press/national_trade_2022_2025.csv"]  # fmt: skip
 
 
+def test_a_pipeline_flow_run_gets_its_workers_before_prefects_engine_starts(client, triggered):
+    """citytrade.launch starts the run's dbt and GX workers before it becomes the engine; the flow adopts them."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    run_id = triggered["runs"]["monthly-customs-release"]
+    messages = [log.message for log in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))]
+    assert "dbt worker and GX worker: started before Prefect's engine, by citytrade.launch" in messages, messages[:20]
+    assert "start with its flow" not in triggered["worker_log"]
+
+
 def test_artifacts_of_a_run_are_readable_through_the_api(client, triggered):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
