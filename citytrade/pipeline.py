@@ -124,19 +124,26 @@ def start_row_audit(settings: Settings) -> RowAudit:
         return RowAudit(quality.start_checkpoint(settings, "row_gate", con), kept_out)
 
 
-def finish_row_audit(settings: Settings, run_id: str, audit: RowAudit) -> tuple[quality.GateResult, list[dict], bool]:
-    """Audit rows, second half: GX's verdicts, recorded with their alerts. The flag says whether marts built since
-    start_row_audit are this run's already: this run keeps out the very rows they left out, and the gate added no
-    alert (the quality_alerts mart lists them). Otherwise they must be built again."""
+ALERTS_MART = "quality_alerts"  # the one mart built from the alerts (the others from the figures that passed)
+
+
+def finish_row_audit(settings: Settings, run_id: str, audit: RowAudit) -> tuple[quality.GateResult, list[dict], list[str]]:
+    """Audit rows, second half: GX's verdicts, recorded with their alerts. Also what of the marts built since
+    start_row_audit must be built again, now that this run's verdicts and alerts are stored: nothing when this
+    run keeps out the very rows they left out and the gate added no alert; only the alerts' mart when it added
+    alerts (a new warning, say); all of the post-gate build when it keeps out other rows."""
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gate = quality.finish_checkpoint(audit.checkpoint, con)
         quality.record_row_verdicts(con, gate, run_id)
         new_alerts = quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
-    return gate, new_alerts, gate.error_row_ids() == audit.kept_out and not new_alerts
+    if gate.error_row_ids() != audit.kept_out:
+        return gate, new_alerts, list(transform.POST_GATE)
+    return gate, new_alerts, [ALERTS_MART] if new_alerts else []
 
 
-def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
-    return transform.build_models(settings, transform.POST_GATE, all_tests=all_tests)
+def build_post_gate_stage(settings: Settings, all_tests: bool = False, select: list[str] | None = None) -> dict[str, str]:
+    """The post-gate build, or the part of it `select` names (finish_row_audit's answer)."""
+    return transform.build_models(settings, select or transform.POST_GATE, all_tests=all_tests)
 
 
 def audit_marts_stage(

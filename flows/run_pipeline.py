@@ -57,9 +57,12 @@ def row_verdicts(settings: Settings, run_id: str, row_audit):
 
 
 @task(name="dbt build (marts, this run's verdicts)", **TRANSIENT_RETRIES)
-def rebuild_marts(settings: Settings):
-    """The marts again, when this run's row verdicts or alerts differ from those the first build read."""
-    return pipeline.build_post_gate_stage(settings)
+def rebuild_marts(settings: Settings, select: list[str]):
+    """The marts again, when this run's row verdicts keep out other rows than those the first build read."""
+    return pipeline.build_post_gate_stage(settings, select=select)
+
+
+rebuild_alerts_mart = rebuild_marts.with_options(name="dbt build (quality_alerts, this run's alerts)")
 
 
 @task(name="audit marts (GX mart_gate)", **TRANSIENT_RETRIES)
@@ -119,11 +122,16 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             report_dbt_nodes("pre-gate", build_pre_gate(settings))
             row_audit = audit_rows(settings)
             # The marts build while GX judges the rows, on the verdicts stored so far (the last run's); in the usual
-            # run this run's are the same, and the build stands. A build that failed stands only then too.
+            # run this run's keep out the same rows, and the build stands (its failure too), bar the alerts' mart
+            # when the gate added alerts. Otherwise the marts are built again, and the first build's outcome is moot.
             first_build = build_marts(settings, return_state=True)
-            row_gate, new_alerts, marts_current = row_verdicts(settings, run_id, row_audit)
+            row_gate, new_alerts, stale = row_verdicts(settings, run_id, row_audit)
             pipeline.absorb_gate(report, row_gate, new_alerts)
-            report_dbt_nodes("marts", first_build.result() if marts_current else rebuild_marts(settings))
+            if stale == [pipeline.ALERTS_MART]:
+                statuses = {**first_build.result(), **rebuild_alerts_mart(settings, stale)}
+            else:
+                statuses = rebuild_marts(settings, stale) if stale else first_build.result()
+            report_dbt_nodes("marts", statuses)
             mart_gate, new_alerts, staged, docs = audit_marts(settings, run_id, row_gate)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
             try:

@@ -57,6 +57,7 @@ def test_failing_row_is_kept_out_of_the_marts_and_alerted(prefect_harness, raw_d
 
 
 REBUILD = "dbt build (marts, this run's verdicts)"
+REBUILD_ALERTS = "dbt build (quality_alerts, this run's alerts)"
 
 
 def task_names(flow_run_id: str) -> set[str]:
@@ -85,8 +86,22 @@ def test_marts_built_while_gx_judges_stand_only_on_this_runs_verdicts(prefect_ha
 
     again = run_flow(raw_dir, home)  # the same verdicts, no new alert: the first build stands
     assert again.status == "published" and again.rows_kept_out == 1 and not again.new_alerts
-    assert "dbt build (marts)" in task_names(again.run_id) and REBUILD not in task_names(again.run_id)
+    assert "dbt build (marts)" in task_names(again.run_id) and not {REBUILD, REBUILD_ALERTS} & task_names(again.run_id)
     assert published_cities(home) == {"Shanghai", "Suzhou"}
+
+    # Shanghai a year on, its published growth far from its levels' (4.00 / 3.86 is +3.6 %): a warning, an alert,
+    # no row kept out. The first build stands; only the alerts' mart is built again, and lists the new alert.
+    write_release(raw_dir, "growth-2024.csv", "area,year,month_from,month_to,total,exports,imports,total_yoy_pct\n"
+                                              "Shanghai,2024,1,11,4.00,1.70,2.30,50.0\n")  # fmt: skip
+    warned = run_flow(raw_dir, home)
+    assert warned.status == "published" and warned.rows_kept_out == 1
+    assert warned.new_alerts and {alert["severity"] for alert in warned.new_alerts} == {"warning"}
+    assert REBUILD_ALERTS in task_names(warned.run_id) and REBUILD not in task_names(warned.run_id)
+    with duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True) as con:
+        published_alerts = {r[0] for r in con.execute("select alert_id from marts.quality_alerts").fetchall()}
+        years = {r[0] for r in con.execute("select distinct year from marts.fct_trade where area_code = '310000'").fetchall()}
+    assert {alert["alert_id"] for alert in warned.new_alerts} <= published_alerts
+    assert years == {2023, 2024}
 
     # Guangzhou: 0.50 + 0.60 = 1.10 against 1.00: a row the stored verdicts do not keep out yet
     write_release(raw_dir, "parts-2022.csv", "area,year,month_from,month_to,total,exports,imports\nGuangzhou,2022,1,11,1.00,0.50,0.60\n")

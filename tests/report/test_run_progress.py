@@ -76,7 +76,7 @@ def test_run_in_a_terminal_shows_every_stage_and_still_publishes(tmp_path):
     assert result.returncode == 0, log.read_text(errors="replace")[-3000:]
     screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", log.read_text(encoding="utf-8", errors="replace")).replace("\r", "\n")
     short = {"GX Data Docs", "notify people"}  # over before the bar redraws (the Data Docs are built during the publish)
-    # A first run's row gate adds alerts, so the marts are built again (one more task, one more on the bar's total).
+    # A first run's row gate adds alerts, so the alerts' mart is built again (one more task, one more on the bar's total).
     for number, stage in [(number, stage) for number, stage in enumerate(STAGES) if number and stage not in short]:
         assert re.search(rf"citytrade run: {re.escape(stage)} \.\.\..* ({number}|{number + 1})/({len(STAGES)}|{len(STAGES) + 1})", screen), f"no bar at {stage}"
     assert re.search(r" (\d+)/\1 ", screen), "the bar never ends full"
