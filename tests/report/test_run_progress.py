@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 from rich.console import Console
@@ -16,13 +17,20 @@ from rich.console import Console
 from citytrade.run_progress import STAGES, TASK_LOGGER, stage_progress
 from conftest import REPO, SAMPLE_RAW
 
+logger = logging.getLogger(TASK_LOGGER)
+
+
+@contextmanager
+def bar():
+    """A bar on a fake terminal, listening to the task logger as in a run."""
+    logger.setLevel(logging.INFO)
+    with stage_progress(True, console=Console(file=io.StringIO(), force_terminal=True, width=120)) as handler:
+        handler.attach()
+        yield handler
+
 
 def test_the_bar_advances_once_per_finished_task_and_names_the_next_stage():
-    console = Console(file=io.StringIO(), force_terminal=True, width=120)
-    logger = logging.getLogger(TASK_LOGGER)
-    logger.setLevel(logging.INFO)
-    with stage_progress(True, console=console) as handler:
-        handler.attach()
+    with bar() as handler:
         logger.info("Finished in state Completed()", extra={"task_name": STAGES[0]})
         task = handler.progress.tasks[0]
         assert task.completed == 1 and task.description == f"{STAGES[1]} ..."
@@ -35,21 +43,13 @@ def test_the_bar_advances_once_per_finished_task_and_names_the_next_stage():
 
 
 def test_a_failed_task_shows_in_red_with_its_state():
-    console = Console(file=io.StringIO(), force_terminal=True, width=120)
-    logger = logging.getLogger(TASK_LOGGER)
-    logger.setLevel(logging.INFO)
-    with stage_progress(True, console=console) as handler:
-        handler.attach()
+    with bar() as handler:
         logger.info("Finished in state Failed('Task run encountered an exception')", extra={"task_name": "dbt build (marts)"})
         assert handler.progress.tasks[0].description.startswith("[red]dbt build (marts): Failed(")
 
 
 def test_a_task_not_listed_still_counts_and_the_bar_still_ends_full():
-    console = Console(file=io.StringIO(), force_terminal=True, width=120)
-    logger = logging.getLogger(TASK_LOGGER)
-    logger.setLevel(logging.INFO)
-    with stage_progress(True, console=console) as handler:
-        handler.attach()
+    with bar() as handler:
         task = handler.progress.tasks[0]
         for stage in STAGES[:5]:
             logger.info("Finished in state Completed()", extra={"task_name": stage})
