@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -120,8 +118,7 @@ class RowAudit:
 def start_row_audit(settings: Settings) -> RowAudit:
     """Audit rows, first half: extract the row gate's relations, hand them to GX and let the warehouse go."""
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        kept_out = frozenset(row_id for (row_id,) in con.execute("select distinct observation_id from audit.row_verdicts where severity = 'error'").fetchall())
-        return RowAudit(quality.start_checkpoint(settings, "row_gate", con), kept_out)
+        return RowAudit(quality.start_checkpoint(settings, "row_gate", con), quality.kept_out_rows(con))
 
 
 ALERTS_MART = "quality_alerts"  # the one mart built from the alerts (the others from the figures that passed)

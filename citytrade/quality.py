@@ -571,6 +571,11 @@ def _text(value) -> str | None:
 # ---- verdicts and alerts
 
 
+def kept_out_rows(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The rows the stored verdicts keep out of the marts (int_trade_observations_validated reads the same)."""
+    return frozenset(row_id for (row_id,) in con.execute("select distinct observation_id from audit.row_verdicts where severity = 'error'").fetchall())
+
+
 def record_row_verdicts(con: duckdb.DuckDBPyConnection, gate: GateResult, run_id: str) -> int:
     """Replace the row verdicts with this run's: the checks re-judge every figure each run."""
     rows = [(row_id, f.check_name, "error", run_id) for f in gate.errors for row_id in f.unexpected_ids]
