@@ -25,7 +25,7 @@ class Section:
 
     title: str
     note: str = ""
-    figure: object | None = None  # a plotly Figure
+    figure: dict | None = None  # a Plotly figure, as plain data: {"data": [traces], "layout": {...}} (_figure)
     table_html: str = ""
     available: bool = True
     anchor: str = ""
@@ -172,24 +172,21 @@ class _MartReader:
         )
         if not rows:
             return Section(title=title, note=f"{NOT_AVAILABLE}: no full-year city ranking", available=False)
-        import plotly.graph_objects as go
-
-        figure = go.Figure()
         latest_year = max(r["year"] for r in rows)
         by_city: dict[str, list[dict]] = {}
         for row in rows:
             by_city.setdefault(row["name_en"], []).append(row)
-        for name, series in sorted(by_city.items(), key=lambda item: _latest_rank(item[1], latest_year)):
-            figure.add_trace(go.Scatter(
-                x=[r["year"] for r in series], y=[r["rank_total"] for r in series], name=name,
-                mode="lines+markers", marker={"size": 10},
-            ))  # fmt: skip
+        traces = [
+            {"type": "scatter", "x": [r["year"] for r in series], "y": [r["rank_total"] for r in series], "name": name,
+             "mode": "lines+markers", "marker": {"size": 10}}
+            for name, series in sorted(by_city.items(), key=lambda item: _latest_rank(item[1], latest_year))
+        ]  # fmt: skip
         max_rank = max(r["rank_total"] for r in rows)
-        figure.update_layout(
-            title=f"Rank by total trade, full years (top {top} of {latest_year})",
-            yaxis={"autorange": False, "range": [max_rank + 0.5, 0.5], "dtick": 1, "title": "rank"},
-            xaxis={"dtick": 1, "title": "year"},
-        )
+        figure = _figure(
+            traces, f"Rank by total trade, full years (top {top} of {latest_year})",
+            yaxis={"autorange": False, "range": [max_rank + 0.5, 0.5], "dtick": 1, "title": {"text": "rank"}},
+            xaxis={"dtick": 1, "title": {"text": "year"}},
+        )  # fmt: skip
         note = "Cities in the top of the latest full year; a gap in a line is a year without published figures."
         return Section(title=title, note=note, figure=figure)
 
@@ -200,17 +197,15 @@ class _MartReader:
         rows = self.rows("select * from marts.region_distribution order by year, region")
         if not rows:
             return Section(title=title, note=f"{NOT_AVAILABLE}: no Top 100 list is loaded", available=False)
-        import plotly.graph_objects as go
-
         years = sorted({r["year"] for r in rows})
-        figure = go.Figure()
+        traces = []
         for region in REGION_ORDER + sorted({r["region"] for r in rows} - set(REGION_ORDER)):
             counts = {r["year"]: r["cities_in_list"] for r in rows if r["region"] == region}
             if counts:
-                figure.add_trace(go.Bar(x=[str(y) for y in years], y=[counts.get(y, 0) for y in years], name=region,
-                                        marker_color=REGION_COLOURS.get(region)))  # fmt: skip
-        figure.update_layout(barmode="stack", title="Top 100 cities per region and edition", xaxis={"title": "edition (year)"},
-                             yaxis={"title": "cities in the list"})  # fmt: skip
+                traces.append({"type": "bar", "x": [str(y) for y in years], "y": [counts.get(y, 0) for y in years], "name": region,
+                               "marker": {"color": REGION_COLOURS.get(region)}})  # fmt: skip
+        figure = _figure(traces, "Top 100 cities per region and edition", barmode="stack",
+                         xaxis={"title": {"text": "edition (year)"}}, yaxis={"title": {"text": "cities in the list"}})  # fmt: skip
         partial = sorted({r["year"] for r in rows if r.get("is_complete_list") is False})
         note = ("Partial lists (only part of the 100 published): " + ", ".join(map(str, partial)) + "." if partial else "")
         table = _table(
@@ -236,17 +231,15 @@ class _MartReader:
                where basis = ? and month_from = 1 and month_to = 12 and area_code in (?, ?) order by year""",
             [self.basis, leaders[0]["area_code"], leaders[1]["area_code"]],
         )
-        import plotly.graph_objects as go
-
         names = [leader["name_en"] for leader in leaders]
         title = f"{title}: {names[0]} vs {names[1]}"
-        figure = go.Figure()
+        traces = []
         for leader in leaders:
             series = [r for r in rows if r["area_code"] == leader["area_code"]]
-            figure.add_trace(go.Scatter(x=[r["year"] for r in series], y=[r["total_cny"] / 1e12 for r in series],
-                                        name=leader["name_en"], mode="lines+markers"))  # fmt: skip
-        figure.update_layout(title=f"{names[0]} vs {names[1]}: total trade by year (trillion yuan)",
-                             xaxis={"dtick": 1, "title": "year"}, yaxis={"title": "trillion yuan"})  # fmt: skip
+            traces.append({"type": "scatter", "x": [r["year"] for r in series], "y": [r["total_cny"] / 1e12 for r in series],
+                           "name": leader["name_en"], "mode": "lines+markers"})  # fmt: skip
+        figure = _figure(traces, f"{names[0]} vs {names[1]}: total trade by year (trillion yuan)",
+                         xaxis={"dtick": 1, "title": {"text": "year"}}, yaxis={"title": {"text": "trillion yuan"}})  # fmt: skip
         by_year: dict[int, dict[str, dict]] = {}
         for row in rows:
             by_year.setdefault(row["year"], {})[row["area_code"]] = row
@@ -289,15 +282,11 @@ class _MartReader:
         if not rows:
             return Section(title=title, note=f"{NOT_AVAILABLE}: no growth leaders for the {self.basis} basis", available=False)
         rows.sort(key=lambda r: r[growth], reverse=True)
-        import plotly.graph_objects as go
-
         label = rows[0].get("period_label") or ""
-        figure = go.Figure(go.Bar(
-            x=[r[growth] for r in rows][::-1], y=[r["name_en"] for r in rows][::-1], orientation="h",
-            marker_color=["#2ca02c" if r[growth] >= 0 else "#d62728" for r in rows][::-1],
-        ))  # fmt: skip
-        figure.update_layout(title=f"Year-on-year growth of total trade, {label} (%)" if label else "Year-on-year growth of total trade (%)",
-                             xaxis={"title": "growth %"}, height=max(320, 28 * len(rows) + 120))  # fmt: skip
+        bars = {"type": "bar", "x": [r[growth] for r in rows][::-1], "y": [r["name_en"] for r in rows][::-1], "orientation": "h",
+                "marker": {"color": ["#2ca02c" if r[growth] >= 0 else "#d62728" for r in rows][::-1]}}  # fmt: skip
+        figure = _figure([bars], f"Year-on-year growth of total trade, {label} (%)" if label else "Year-on-year growth of total trade (%)",
+                         xaxis={"title": {"text": "growth %"}}, height=max(320, 28 * len(rows) + 120))  # fmt: skip
         if "direction" in columns:  # the mart says which board a city is on
             leaders = [r for r in rows if r["direction"] == "growing"]
             decliners = [r for r in rows if r["direction"] != "growing"][::-1]
@@ -362,13 +351,34 @@ def _latest_rank(series: list[dict], latest_year: int) -> int:
 # ---- rendering
 
 
-def _bar_figure(names: list[str], values: list[float], title: str):
-    import plotly.graph_objects as go
+def _bar_figure(names: list[str], values: list[float], title: str) -> dict:
+    bars = {"type": "bar", "x": values, "y": names, "orientation": "h", "marker": {"color": "#1f77b4"},
+            "text": [f"{v:,.0f}" for v in values], "textposition": "auto"}  # fmt: skip
+    return _figure([bars], title, height=max(320, 28 * len(names) + 120), xaxis={"title": {"text": "100m yuan"}})
 
-    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color="#1f77b4",
-                              text=[f"{v:,.0f}" for v in values], textposition="auto"))  # fmt: skip
-    figure.update_layout(title=title, height=max(320, 28 * len(names) + 120), xaxis={"title": "100m yuan"})
-    return figure
+
+# The look of Plotly's "plotly_white" template, as plotly.js applies it (layout.template): the page's charts are plain
+# data, not plotly.graph_objects figures, whose validation and per-figure copy of the template took 0.3 s of every
+# run's CPU here, on the two busy cores while the mart gate runs (issue #8).
+_TEMPLATE = {
+    "layout": {
+        "autotypenumbers": "strict", "font": {"color": "#2a3f5f"}, "hovermode": "closest", "hoverlabel": {"align": "left"},
+        "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"],
+        "paper_bgcolor": "white", "plot_bgcolor": "white", "title": {"x": 0.05},
+        **{axis: {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "ticks": "", "title": {"standoff": 15}, "zerolinecolor": "#EBF0F8",
+                  "automargin": True, "zerolinewidth": 2} for axis in ("xaxis", "yaxis")},
+    },
+    "data": {"bar": [{"type": "bar", "marker": {"line": {"color": "white", "width": 0.5}}}]},
+}  # fmt: skip
+_LAYOUT = {
+    "template": _TEMPLATE, "margin": {"l": 60, "r": 30, "t": 60, "b": 50},
+    "font": {"family": "DejaVu Sans, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"},
+}  # fmt: skip
+
+
+def _figure(traces: list[dict], title: str, **layout) -> dict:
+    """A Plotly figure as the JSON plotly.js draws: `traces` and `layout` in its own attribute names."""
+    return {"data": traces, "layout": {**_LAYOUT, "title": {"text": title}, **layout}}
 
 
 def _page(report: Report) -> str:
@@ -382,11 +392,9 @@ def _page(report: Report) -> str:
                 f"<h2>{html.escape(section.title)}</h2>"]  # fmt: skip
         if section.note:
             body.append(f'<p class="note">{html.escape(section.note)}</p>')
-        if section.figure is not None:
-            section.figure.update_layout(template="plotly_white", margin={"l": 60, "r": 30, "t": 60, "b": 50},
-                                         font={"family": "DejaVu Sans, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"})  # fmt: skip
+        if section.figure is not None:  # plain data: not validated again (validate=False), nor copied
             body.append(pio.to_html(section.figure, full_html=False, include_plotlyjs=False, div_id=f"chart-{index + 1}",
-                                    config={"displayModeBar": False, "responsive": True}))  # fmt: skip
+                                    config={"displayModeBar": False, "responsive": True}, validate=False))  # fmt: skip
         if section.table_html:
             body.append(section.table_html)
         body.append("</section>")
