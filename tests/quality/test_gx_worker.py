@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,9 @@ def test_the_worker_flags_the_same_rows_as_gx_in_process(raw_dir, home, tmp_path
         pending = quality.start_data_docs(settings, in_process)  # answered while the checkpoint below is asked for
         through_worker = run_row_gate(settings, broken)
         docs_pages = quality.finish_data_docs(pending)
+        # the worker's GX judged without SQLAlchemy (gx_worker.hide_imports): none of its compiled modules is mapped
+        mapped = Path(f"/proc/{worker.process.pid}/maps").read_text()
+        assert "pandas/_libs" in mapped and "sqlalchemy" not in mapped
     assert worker.process.poll() == 0  # stopped with the block, no process left behind
 
     assert _verdicts(through_worker) == _verdicts(in_process)
