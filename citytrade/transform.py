@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
+from pathlib import Path
 
 from citytrade.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_project_files
 
@@ -152,12 +154,79 @@ def parsed_manifest(settings: Settings):
     key = _manifest_key()
     if _parsed is not None and _parsed[0] == key:
         return _parsed[1]
+    kept_schemas = _keep_json_schemas(settings)
     result = dbtRunner().invoke(["parse", *_common_args(settings)])
+    kept_schemas.save()
     if not result.success or result.result is None:
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt could not parse the project: {detail}")
     _parsed = (key, result.result)
     return result.result
+
+
+# ---- dbt's JSON schemas of its config classes, kept between processes (issue #8)
+
+# dbt validates dbt_project.yml, profiles.yml and its flags against a JSON schema of each config class, which
+# mashumaro builds from the class the first time in every process: 0.27 of the 0.8-1.0 CPU s of a cold run's parse,
+# in the dbt worker, on the way to the run's first build. A schema depends only on the code of these packages: kept
+# in the home, in a file named by their versions, a cold run reads them instead.
+SCHEMA_PACKAGES = ("dbt-core", "dbt-common", "dbt-adapters", "dbt-duckdb", "dbt-postgres", "mashumaro")
+
+
+class _KeptSchemas:
+    """dbtClassMixin.json_schema, answered from the home's file where it holds the class (`install`)."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, dict] = {}
+        self.added = False
+        self.path: Path | None = None
+
+    def install(self, path: Path) -> _KeptSchemas:
+        from dbt_common.dataclass_schema import dbtClassMixin
+
+        if self.path is None:  # once per process: the original's own cache (lru_cache) stays behind this one
+            build = dbtClassMixin.json_schema.__func__
+
+            def json_schema(cls):
+                key = f"{cls.__module__}.{cls.__qualname__}"
+                schema = self.schemas.get(key)
+                if schema is None:
+                    schema = self.schemas[key] = build(cls)
+                    self.added = True
+                return schema
+
+            dbtClassMixin.json_schema = classmethod(json_schema)
+        if path != self.path:
+            try:
+                self.schemas = {**json.loads(path.read_text(encoding="utf-8")), **self.schemas}
+            except (OSError, ValueError):  # none yet, or unreadable: built as dbt does, and written again
+                self.added = True
+            self.path = path
+        return self
+
+    def save(self) -> None:
+        if self.added and self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.schemas, sort_keys=True), encoding="utf-8")
+            os.replace(temporary, self.path)
+            self.added = False
+
+
+_kept_schemas = _KeptSchemas()
+
+
+def _keep_json_schemas(settings: Settings) -> _KeptSchemas:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "-"
+
+    versions = " ".join(f"{package}=={installed(package)}" for package in SCHEMA_PACKAGES)
+    return _kept_schemas.install(settings.dbt_target_dir / f"json-schemas-{hashlib.sha256(versions.encode()).hexdigest()[:16]}.json")
 
 
 def _manifest_key() -> tuple:

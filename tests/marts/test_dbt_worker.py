@@ -3,6 +3,7 @@ and a killed run leaves no worker holding the warehouse."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -94,6 +95,32 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
 
+
+
+def test_dbts_json_schemas_are_kept_in_the_home_and_the_next_process_reads_them(settings: Settings):
+    """transform._KeptSchemas: the schemas dbt validates its config with, built once per home, read by later runs."""
+    import importlib
+
+    from dbt_common.dataclass_schema import build_json_schema
+
+    for kept in settings.dbt_target_dir.glob("json-schemas-*.json"):
+        kept.unlink()
+    with dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings):
+        transform.build_models(settings, ["dim_area"])
+    (kept,) = settings.dbt_target_dir.glob("json-schemas-*.json")
+    schemas = json.loads(kept.read_text(encoding="utf-8"))
+    assert {"dbt.contracts.project.Project", "dbt.adapters.duckdb.credentials.DuckDBCredentials"} <= set(schemas)
+    for key, schema in schemas.items():  # each the schema mashumaro builds for that class
+        module, _, name = key.rpartition(".")
+        assert schema == json.loads(json.dumps(build_json_schema(getattr(importlib.import_module(module), name)).to_dict())), key
+
+    # a later process validates with the kept schemas, not its own: one that demands a key no project has fails the parse
+    schemas["dbt.contracts.project.Project"] = {"type": "object", "required": ["citytrade_kept_schema_marker"]}
+    kept.write_text(json.dumps(schemas), encoding="utf-8")
+    with dbt_worker.running(settings.log_dir / "dbt-worker.log", parse_for=settings):
+        with pytest.raises(transform.BuildError, match="dbt could not parse the project"):
+            transform.build_models(settings, ["dim_area"])
+    assert "citytrade_kept_schema_marker" in (settings.dbt_log_dir / "dbt.log").read_text(encoding="utf-8")
 
 
 def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: Settings, monkeypatch):
