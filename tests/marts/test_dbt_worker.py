@@ -123,6 +123,27 @@ def test_dbts_json_schemas_are_kept_in_the_home_and_the_next_process_reads_them(
     assert "citytrade_kept_schema_marker" in (settings.dbt_log_dir / "dbt.log").read_text(encoding="utf-8")
 
 
+def test_events_no_log_takes_are_skipped_but_warnings_and_callbacks_get_theirs(settings: Settings):
+    """transform._skip_unlogged_events: dbt's debug and info events are not made when its log is at warn (a run's
+    default), but a warning still reaches dbt.log, and a callback still gets every event."""
+    from dbt.cli.main import dbtRunner
+
+    (settings.dbt_log_dir / "dbt.log").unlink(missing_ok=True)
+    transform.build_models(settings, ["no_such_model"])  # dbt warns that the selection matches no node
+    assert "does not match any enabled nodes" in (settings.dbt_log_dir / "dbt.log").read_text(encoding="utf-8")
+
+    seen = []
+    args = ["build", *transform._common_args(settings), "--select", "dim_area"]
+    try:
+        result = dbtRunner(manifest=transform.parsed_manifest(settings), callbacks=[seen.append]).invoke(args)
+    finally:
+        transform.release_warehouse()
+    assert result.success
+    names = {message.info.name for message in seen}
+    assert {"SQLQuery", "NodeStart", "NodeFinished"} <= names  # debug and info events, each with its message
+    assert any("dim_area" in message.info.msg for message in seen if message.info.name == "SQLQuery")
+
+
 def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: Settings, monkeypatch):
     """A failed build says "see <home>/dbt/logs": that log must exist and hold the error, console log or not."""
     log = settings.dbt_log_dir / "dbt.log"
