@@ -158,3 +158,19 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
     if report.status == "blocked":
         raise pipeline.PublishBlocked(report.message)
     return report
+
+
+def _plain_parameters(serialize):
+    """Flow.serialize_parameters for the pipeline's parameters (two paths and a flag, already JSON): Prefect's imports
+    FastAPI for its jsonable_encoder, 0.3 CPU s of a cold `citytrade run` before its flow run is created (issue #8).
+    Any other value goes to Prefect's, as before."""
+
+    def serialize_parameters(parameters: dict) -> dict:
+        if all(value is None or isinstance(value, (str, bool, int, float)) for value in parameters.values()):
+            return dict(parameters)
+        return serialize(parameters)
+
+    return serialize_parameters
+
+
+run_pipeline.serialize_parameters = _plain_parameters(run_pipeline.serialize_parameters)
