@@ -152,7 +152,7 @@ def cmd_run(settings: Settings, args) -> int:
             from citytrade import dbt_worker
 
             dbt = run.enter_context(dbt_worker.running(settings.log_dir / "dbt-worker.log"))
-            from citytrade import gx_worker  # imports pandas and DuckDB (0.5 s): after the dbt worker started
+            from citytrade import gx_worker  # imports DuckDB (0.1 s): after the dbt worker started
 
             if api is None:
                 run.enter_context(gx_worker.running(settings.log_dir / "gx-worker.log"))
