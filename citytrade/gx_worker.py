@@ -2,9 +2,9 @@
 
 Importing great_expectations takes 2.3 s (scipy, altair and sqlalchemy, which the worker defers or hides), and a run
 needs it only at the row gate, 5-8 s in. A run starts this worker first (`citytrade run` against a running server,
-else the flow); it imports GX on the other core while this process ingests and builds (issue #8). The run's process keeps the warehouse and
-extracts each relation to a file (citytrade.quality); the worker runs the same GX functions on those files that
-would otherwise run in-process and answers with plain data.
+else the flow); it imports GX on the other core while this process ingests and builds (issue #8). The run's process
+keeps the warehouse and extracts each relation to a file (citytrade.quality); the worker runs the same GX functions
+on those files that would otherwise run in-process and answers with plain data.
 It is a helper process (citytrade.helper_process): if it dies or fails, the gate cannot run: the run fails, it
 never passes.
 """

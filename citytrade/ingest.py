@@ -272,7 +272,7 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, parts: list[tuple[s
 
     Not a pandas frame made from the row dicts (40 % of an ingest of 7 years of monthly releases), nor a pyarrow
     table (2-3 times as fast as these arrays to read, but pyarrow imports pandas the first time it converts a list:
-    0.3 CPU s of every run's process, on its way to the first build, for batches of at most BATCH_ROWS rows that DuckDB
+    0.3 CPU s of every run's process, on its way to the first build, for batches of about BATCH_ROWS rows that DuckDB
     reads in 10-20 ms either way; issue #8)."""
     import numpy as np
 
