@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -33,9 +35,6 @@ def test_every_deployment_entrypoint_resolves_to_a_flow():
 def test_the_pipeline_flow_stores_plain_parameters_without_importing_fastapi(tmp_path):
     """flows.run_pipeline._plain_parameters: the flow run's parameters as Prefect stores them, without the FastAPI
     import Prefect's own serializer makes (0.3 CPU s of a cold run); another value goes to Prefect's."""
-    import subprocess
-    import sys
-
     script = """
 import sys
 from pathlib import Path

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
 
 from citytrade import ingest, quality, warehouse
-from conftest import write_release
+from conftest import REPO, SAMPLE_RAW, write_release
 
 RELEASES = 120  # more than one batch (ingest.BATCH_RELEASES)
 
@@ -92,12 +95,6 @@ def test_a_column_mixing_kinds_of_value_goes_in_whole(tmp_path):
 def test_ingest_and_the_gate_extracts_leave_pandas_unimported(sample_home, tmp_path):
     """A run's own process ingests and extracts without pandas (0.3 CPU s of its import, issue #8): pyarrow imports
     it the first time it converts a list or writes Feather, so neither is used there."""
-    import shutil
-    import subprocess
-    import sys
-
-    from conftest import REPO, SAMPLE_RAW
-
     shutil.copyfile(sample_home / "warehouse.duckdb", tmp_path / "gated.duckdb")
     script = f"""
 import sys
