@@ -144,6 +144,29 @@ def test_events_no_log_takes_are_skipped_but_warnings_and_callbacks_get_theirs(s
     assert any("dim_area" in message.info.msg for message in seen if message.info.name == "SQLQuery")
 
 
+def test_dbt_types_its_results_as_before_with_type_testers_built_once_per_kind(settings: Settings):
+    """transform._share_type_testers: a result's agate table has the types and values the TypeTester built for it
+    alone gives; one TypeTester per kind (text columns, null values) is built, and an empty table is one still."""
+    import agate
+    from dbt_common.clients import agate_helper
+
+    transform.parsed_manifest(settings)  # installs it
+    shared = agate_helper.build_type_tester
+    assert getattr(shared, "citytrade", False)
+    rows = [["2025-01-31", "12", "", "null", "true", "x"], ["2025-02-28", None, "7.5", "3", "false", "null"]]
+    names = ["day", "count", "share", "code", "flag", "label"]
+    for text_columns, null_values in [(set(), ()), ({"code", "label"}, ()), ({"label"}, ("null", ""))]:
+        table = agate.Table(rows, names, column_types=shared(text_columns, string_null_values=null_values))
+        fresh = agate.Table(rows, names, column_types=shared.__wrapped__(text_columns, string_null_values=null_values))
+        assert [type(t) for t in table.column_types] == [type(t) for t in fresh.column_types]
+        assert [list(row.values()) for row in table.rows] == [list(row.values()) for row in fresh.rows]
+        assert shared(set(text_columns), string_null_values=null_values) is shared(list(text_columns), string_null_values=null_values)
+    empty = agate_helper.empty_table()
+    assert len(empty.rows) == 0 and empty.column_names == () and empty is not agate_helper.empty_table()
+    statuses = transform.build_models(settings, ["dim_area"])  # tests read their failure counts through these tables
+    assert statuses["primary_key_dim_area_area_code"] == "pass"
+
+
 def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: Settings, monkeypatch):
     """A failed build says "see <home>/dbt/logs": that log must exist and hold the error, console log or not."""
     log = settings.dbt_log_dir / "dbt.log"
