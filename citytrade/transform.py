@@ -51,13 +51,23 @@ def build_models(
 
     settings.apply_environment()
     seeds_fingerprint = seeds_fingerprint_of_project() if "seeds" in select else None
-    if seeds_fingerprint and not full_refresh and loaded_seeds_fingerprint(settings) == seeds_fingerprint:
+    # not with all_tests (CI): its unit tests come with their models through indirect selection, which keep_views ends
+    views_fingerprint = views_fingerprint_of_project() if VIEW_FOLDERS & set(select) and not all_tests else None
+    held = held_fingerprints(settings) if (seeds_fingerprint or views_fingerprint) and not full_refresh else {}
+    if seeds_fingerprint and held.get(SEEDS_TABLE) == seeds_fingerprint:
         # The warehouse's lookups are these very files: loading them again cost ~0.5 s a run (issue #8). Left out of
         # the selection, not excluded: a test of a model against a seed (relationships) still runs with its model.
         select = [name for name in select if name != "seeds"]
         seeds_fingerprint = None
+    keep_views = views_fingerprint is not None and held.get(VIEWS_TABLE) == views_fingerprint
+    if keep_views:
+        views_fingerprint = None  # nothing to record: these views are the ones recorded
     args = ["build", *_common_args(settings), "--select", *[_selector(s) for s in select]]
     excluded = [_selector(s) for s in exclude or []] + ([] if all_tests else [MART_GATE_TESTS])
+    if keep_views:
+        # their tests still run: selected by their folder, not through their view (tests/marts/test_view_reuse.py)
+        excluded.append("config.materialized:view")
+        args += ["--indirect-selection", "empty"]
     if excluded:
         args += ["--exclude", *excluded]
     if not all_tests:
@@ -85,7 +95,9 @@ def build_models(
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt build failed: {detail}")
     if seeds_fingerprint:
-        record_seeds_fingerprint(settings, seeds_fingerprint)
+        record_fingerprint(settings, SEEDS_TABLE, seeds_fingerprint)
+    if views_fingerprint:
+        record_fingerprint(settings, VIEWS_TABLE, views_fingerprint)
     return statuses
 
 
@@ -97,9 +109,16 @@ def _first_cause(message: str | None) -> str:
     return lines[0] if lines else ""
 
 
-# ---- seeds: loaded again only when their files changed (issue #8)
+# ---- seeds loaded, and views made, again only when the project changed (issue #8)
 
 SEEDS_TABLE = "audit.dbt_seeds_loaded"
+VIEWS_TABLE = "audit.dbt_views_built"
+VIEW_FOLDERS = {"staging", "intermediate"}  # the selections (PRE_GATE) whose models include views
+
+# A view is its SQL, compiled from the project's files in this environment: while none of them changed since the
+# warehouse's views were built, they need not be built again. The view materialization already skipped their DDL
+# when their compiled SQL was the same (macros/view_materialization.sql); left out of the build, the 14 views also
+# cost no node (a context, a compile, a materialization each): 0.17 CPU s a warm pre-gate build, more in a cold one.
 
 
 def seeds_fingerprint_of_project() -> str | None:
@@ -112,31 +131,60 @@ def seeds_fingerprint_of_project() -> str | None:
     return digest.hexdigest()
 
 
-def loaded_seeds_fingerprint(settings: Settings) -> str | None:
-    """The fingerprint of the seeds the warehouse holds, if every seed's table is still there; else None."""
+def views_fingerprint_of_project() -> str | None:
+    """sha256 over what a view's compiled SQL can depend on: every file of the dbt project, the environment dbt
+    reads (CITYTRADE_*, DBT_*: the warehouse's path among them) and the versions of dbt and its adapters (their
+    macros); None off DuckDB (not tracked there)."""
+    if os.environ.get("CITYTRADE_DBT_TARGET", "duckdb") != "duckdb":
+        return None
+    digest = hashlib.sha256(_package_versions().encode() + b"\0")
+    for path in dbt_project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for key, value in sorted(os.environ.items()):
+        if key.startswith(("CITYTRADE_", "DBT_")):
+            digest.update(f"{key}={value}".encode() + b"\0")
+    return digest.hexdigest()
+
+
+def held_fingerprints(settings: Settings) -> dict[str, str]:
+    """What the warehouse was built from, by table (SEEDS_TABLE, VIEWS_TABLE): each only while what it stands for
+    is all there (every seed's table; every view of the project). One connection for both."""
     from citytrade.warehouse import connect
 
     if not settings.warehouse_path.exists():
-        return None
-    seeds = {path.stem for path in SEEDS_DIR.glob("*.csv")}
+        return {}
+    seeds = {("lookup", path.stem) for path in SEEDS_DIR.glob("*.csv")}
     con = connect(settings.warehouse_path)  # read-write, as every stage opens it: one configuration per file and process
     try:
         tables = {(schema, name) for schema, name in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
-        if not {("lookup", seed) for seed in seeds} <= tables or tuple(SEEDS_TABLE.split(".")) not in tables:
-            return None
-        row = con.execute(f"select fingerprint from {SEEDS_TABLE}").fetchone()
+        views = {(schema, name) for schema, name in con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()}
+        held = {}
+        for table, complete in ((SEEDS_TABLE, seeds <= tables), (VIEWS_TABLE, _project_views(settings) <= views)):
+            if complete and tuple(table.split(".")) in tables:
+                row = con.execute(f"select fingerprint from {table}").fetchone()
+                if row:
+                    held[table] = row[0]
     finally:
         con.close()
-    return row[0] if row else None
+    return held
 
 
-def record_seeds_fingerprint(settings: Settings, fingerprint: str) -> None:
+def _project_views(settings: Settings) -> set[tuple[str, str]]:
+    """(schema, name) of every view model of the project, from the parsed manifest."""
+    manifest = parsed_manifest(settings)
+    return {
+        (node.schema, node.alias) for node in manifest.nodes.values()
+        if node.resource_type == "model" and node.config.materialized == "view"
+    }  # fmt: skip
+
+
+def record_fingerprint(settings: Settings, table: str, fingerprint: str) -> None:
     from citytrade.warehouse import connect
 
     con = connect(settings.warehouse_path)
     try:
         con.execute("create schema if not exists audit")
-        con.execute(f"create or replace table {SEEDS_TABLE} as select ? as fingerprint, now() as loaded_at", [fingerprint])
+        con.execute(f"create or replace table {table} as select ? as fingerprint, now() as recorded_at", [fingerprint])
     finally:
         con.close()
 
@@ -313,6 +361,12 @@ _kept_schemas = _KeptSchemas()
 
 
 def _keep_json_schemas(settings: Settings) -> _KeptSchemas:
+    versions = _package_versions()
+    return _kept_schemas.install(settings.dbt_target_dir / f"json-schemas-{hashlib.sha256(versions.encode()).hexdigest()[:16]}.json")
+
+
+def _package_versions() -> str:
+    """The installed versions of dbt and what it builds its config classes and macros from (SCHEMA_PACKAGES)."""
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(package: str) -> str:
@@ -321,8 +375,7 @@ def _keep_json_schemas(settings: Settings) -> _KeptSchemas:
         except PackageNotFoundError:
             return "-"
 
-    versions = " ".join(f"{package}=={installed(package)}" for package in SCHEMA_PACKAGES)
-    return _kept_schemas.install(settings.dbt_target_dir / f"json-schemas-{hashlib.sha256(versions.encode()).hexdigest()[:16]}.json")
+    return " ".join(f"{package}=={installed(package)}" for package in SCHEMA_PACKAGES)
 
 
 def _manifest_key() -> tuple:

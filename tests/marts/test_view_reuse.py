@@ -1,6 +1,7 @@
 """dbt's views on DuckDB are created again only when their SQL changed (dbt_project/macros/view_materialization.sql):
 a later build keeps them and they show what the tables under them hold now; a changed, dropped or fully refreshed
-view is created as dbt-core creates it."""
+view is created as dbt-core creates it. While no file of the project (nor the environment dbt reads) changed since
+the warehouse's views were built, the pre-gate build leaves them out altogether and still runs their tests."""
 
 from __future__ import annotations
 
@@ -43,11 +44,17 @@ def views_of_the_project(settings: Settings) -> set[str]:
 
 
 def test_a_second_build_keeps_the_unchanged_views_and_they_read_the_new_rows(settings: Settings):
-    statuses, created = build_pre_gate(settings)  # the sample home's views were fingerprinted by its own run
+    # the sample home's run made these views already, from the same SQL; in this copy of it (another path, which the
+    # fingerprint includes) the first build takes them as they are, then records their fingerprint
+    statuses, created = build_pre_gate(settings)
     views = views_of_the_project(settings)
     assert len(views) == 14 and "staging.stg_raw__releases" in views and "intermediate.int_trade_checks" in views
-    assert created == set(), "the sample home's run made these views already, from the same SQL"
-    assert {statuses[v.split(".")[1]] for v in views} == {"success"}
+    assert created == set() and {statuses[v.split(".")[1]] for v in views} == {"success"}
+    statuses, created = build_pre_gate(settings)
+    assert created == set()
+    assert not {v.split(".")[1] for v in views} & set(statuses), "unchanged project: the views are left out of the build"
+    assert statuses["primary_key_stg_raw__releases_release_id"] == "pass"  # their tests still run
+    assert statuses["relationships_stg_raw__trade_observations_area_code__area_code__ref_areas_"] == "pass"
     with connect(settings.warehouse_path) as con:
         releases = con.execute("select count(*) from staging.stg_raw__releases").fetchone()[0]
         con.execute("delete from raw.releases where release_id = (select min(release_id) from staging.stg_raw__releases)")
@@ -57,6 +64,41 @@ def test_a_second_build_keeps_the_unchanged_views_and_they_read_the_new_rows(set
     with connect(settings.warehouse_path) as con:  # a view is its SQL, bound when read: the rows of now
         assert con.execute("select count(*) from staging.stg_raw__releases").fetchone()[0] == releases - 1
         assert con.execute("select count(*) from staging.stg_raw__quarantine").fetchone()[0] == 0
+
+
+def test_left_out_views_leave_out_nothing_else_and_come_back_when_the_project_changed(settings: Settings):
+    build_pre_gate(settings)  # records the views' fingerprint for this home (test above)
+    kept, _ = build_pre_gate(settings)
+    with connect(settings.warehouse_path) as con:  # as after an edit of any file of the project
+        con.execute(f"update {transform.VIEWS_TABLE} set fingerprint = 'a project of another day'")
+    built, created = build_pre_gate(settings)
+    views = {v.split(".")[1] for v in views_of_the_project(settings)}
+    assert set(built) - set(kept) == views and set(kept) <= set(built), "the same build but for the views themselves"
+    assert {built[v] for v in views} == {"success"} and created == set()  # their SQL is the same: no DDL
+    assert transform.held_fingerprints(settings)[transform.VIEWS_TABLE] == transform.views_fingerprint_of_project()
+    assert set(build_pre_gate(settings)[0]) == set(kept)
+
+    # a view gone from the warehouse: all of them are built again
+    with connect(settings.warehouse_path) as con:
+        con.execute("drop view staging.stg_raw__quarantine")
+    built, created = build_pre_gate(settings)
+    assert created == {"staging.stg_raw__quarantine"} and views <= set(built)
+
+
+def test_the_views_fingerprint_follows_the_project_files_and_the_environment(tmp_path: Path, monkeypatch):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(transform.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
+    monkeypatch.setattr(transform, "DBT_PROJECT_DIR", project)
+    monkeypatch.setattr(transform, "dbt_project_files", lambda: sorted(p for p in project.rglob("*") if p.is_file()))
+    before = transform.views_fingerprint_of_project()
+    macro = project / "macros" / "period_label.sql"
+    macro.write_text(macro.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited = transform.views_fingerprint_of_project()
+    assert edited != before
+    monkeypatch.setenv("CITYTRADE_WAREHOUSE", str(tmp_path / "elsewhere.duckdb"))
+    assert transform.views_fingerprint_of_project() not in {before, edited}
+    monkeypatch.setenv("CITYTRADE_DBT_TARGET", "postgres")
+    assert transform.views_fingerprint_of_project() is None  # not tracked off DuckDB: always built there
 
 
 def test_a_changed_or_dropped_view_is_created_again_and_a_full_refresh_creates_them_all(settings: Settings):
