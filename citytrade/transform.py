@@ -6,7 +6,13 @@ import hashlib
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from citytrade import build_years
 
 from citytrade.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_project_files
 
@@ -50,10 +56,17 @@ def build_models(
     from dbt.cli.main import dbtRunner
 
     settings.apply_environment()
+    project = project_fingerprint()  # None off DuckDB: nothing below is tracked there
     seeds_fingerprint = seeds_fingerprint_of_project() if "seeds" in select else None
     # not with all_tests (CI): its unit tests come with their models through indirect selection, which keep_views ends
-    views_fingerprint = views_fingerprint_of_project() if VIEW_FOLDERS & set(select) and not all_tests else None
-    held = held_fingerprints(settings) if (seeds_fingerprint or views_fingerprint) and not full_refresh else {}
+    views_fingerprint = project if VIEW_FOLDERS & set(select) and not all_tests else None
+    stage = _years_stage(select, exclude)
+    held: dict[str, str] = {}
+    years_basis = None
+    with _bookkeeping(settings, project) as con:
+        if con is not None:
+            held = {} if full_refresh else held_fingerprints(con, settings)
+            years_basis = build_years.prepare(con, stage, project, full_refresh)
     if seeds_fingerprint and held.get(SEEDS_TABLE) == seeds_fingerprint:
         # The warehouse's lookups are these very files: loading them again cost ~0.5 s a run (issue #8). Left out of
         # the selection, not excluded: a test of a model against a seed (relationships) still runs with its model.
@@ -76,8 +89,13 @@ def build_models(
         args.append("--full-refresh")
     try:
         result = dbtRunner(manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings)).invoke(args)
-    finally:
+    except BaseException:
         release_warehouse()
+        with _bookkeeping(settings, project) as con:
+            if con is not None:
+                build_years.finish(con)
+        raise
+    release_warehouse()
     statuses: dict[str, str] = {}
     failures = []
     if result.result is not None:
@@ -89,16 +107,45 @@ def build_models(
             statuses[name] = status
             if status in {"error", "fail", "runtime error"}:
                 failures.append(f"{name}: {_first_cause(node_result.message) or status}")
+    with _bookkeeping(settings, project) as con:
+        if con is not None:
+            build_years.finish(con)
+            if not failures and result.success:  # what this build was made from, for the next one
+                for table, fingerprint in ((SEEDS_TABLE, seeds_fingerprint), (VIEWS_TABLE, views_fingerprint)):
+                    if fingerprint:
+                        record_fingerprint(con, table, fingerprint)
+                if years_basis is not None:
+                    build_years.record(con, stage, years_basis)
     if failures:
         raise BuildError(f"dbt build failed on {len(failures)} node(s): " + "; ".join(failures))
     if not result.success:
         detail = str(result.exception).splitlines()[0] if result.exception else "see " + str(settings.dbt_log_dir)
         raise BuildError(f"dbt build failed: {detail}")
-    if seeds_fingerprint:
-        record_fingerprint(settings, SEEDS_TABLE, seeds_fingerprint)
-    if views_fingerprint:
-        record_fingerprint(settings, VIEWS_TABLE, views_fingerprint)
     return statuses
+
+
+def _years_stage(select: list[str], exclude: list[str] | None) -> str | None:
+    """The run's build this selection is (citytrade.build_years), if it is one."""
+    if list(select) == PRE_GATE and list(exclude or []) == PRE_GATE_EXCLUDE:
+        return "pre-gate"
+    if list(select) == POST_GATE and not exclude:
+        return "post-gate"
+    return None
+
+
+@contextmanager
+def _bookkeeping(settings: Settings, project: str | None) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The warehouse, between dbt's builds, for what they were made from; None off DuckDB or before it exists."""
+    from citytrade.warehouse import connect
+
+    if project is None or not settings.warehouse_path.exists():
+        yield None
+        return
+    con = connect(settings.warehouse_path)  # read-write, as every stage opens it: one configuration per file and process
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _first_cause(message: str | None) -> str:
@@ -131,10 +178,11 @@ def seeds_fingerprint_of_project() -> str | None:
     return digest.hexdigest()
 
 
-def views_fingerprint_of_project() -> str | None:
-    """sha256 over what a view's compiled SQL can depend on: every file of the dbt project, the environment dbt
-    reads (CITYTRADE_*, DBT_*: the warehouse's path among them) and the versions of dbt and its adapters (their
-    macros); None off DuckDB (not tracked there)."""
+def project_fingerprint() -> str | None:
+    """sha256 over what a model's compiled SQL can depend on: every file of the dbt project (the seeds among them),
+    the environment dbt reads (CITYTRADE_*, DBT_*: the warehouse's path among them) and the versions of dbt and its
+    adapters (their macros); None off DuckDB (not tracked there). Views (VIEWS_TABLE) and the years a build computes
+    (citytrade.build_years) are built again when it changed."""
     if os.environ.get("CITYTRADE_DBT_TARGET", "duckdb") != "duckdb":
         return None
     digest = hashlib.sha256(_package_versions().encode() + b"\0")
@@ -146,26 +194,18 @@ def views_fingerprint_of_project() -> str | None:
     return digest.hexdigest()
 
 
-def held_fingerprints(settings: Settings) -> dict[str, str]:
+def held_fingerprints(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
     """What the warehouse was built from, by table (SEEDS_TABLE, VIEWS_TABLE): each only while what it stands for
-    is all there (every seed's table; every view of the project). One connection for both."""
-    from citytrade.warehouse import connect
-
-    if not settings.warehouse_path.exists():
-        return {}
+    is all there (every seed's table; every view of the project)."""
     seeds = {("lookup", path.stem) for path in SEEDS_DIR.glob("*.csv")}
-    con = connect(settings.warehouse_path)  # read-write, as every stage opens it: one configuration per file and process
-    try:
-        tables = {(schema, name) for schema, name in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
-        views = {(schema, name) for schema, name in con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()}
-        held = {}
-        for table, complete in ((SEEDS_TABLE, seeds <= tables), (VIEWS_TABLE, _project_views(settings) <= views)):
-            if complete and tuple(table.split(".")) in tables:
-                row = con.execute(f"select fingerprint from {table}").fetchone()
-                if row:
-                    held[table] = row[0]
-    finally:
-        con.close()
+    tables = {(schema, name) for schema, name in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+    views = {(schema, name) for schema, name in con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()}
+    held = {}
+    for table, complete in ((SEEDS_TABLE, seeds <= tables), (VIEWS_TABLE, _project_views(settings) <= views)):
+        if complete and tuple(table.split(".")) in tables:
+            row = con.execute(f"select fingerprint from {table}").fetchone()
+            if row:
+                held[table] = row[0]
     return held
 
 
@@ -178,15 +218,9 @@ def _project_views(settings: Settings) -> set[tuple[str, str]]:
     }  # fmt: skip
 
 
-def record_fingerprint(settings: Settings, table: str, fingerprint: str) -> None:
-    from citytrade.warehouse import connect
-
-    con = connect(settings.warehouse_path)
-    try:
-        con.execute("create schema if not exists audit")
-        con.execute(f"create or replace table {table} as select ? as fingerprint, now() as recorded_at", [fingerprint])
-    finally:
-        con.close()
+def record_fingerprint(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str) -> None:
+    con.execute("create schema if not exists audit")
+    con.execute(f"create or replace table {table} as select ? as fingerprint, now() as recorded_at", [fingerprint])
 
 
 def parsed_manifest(settings: Settings):

@@ -12,6 +12,10 @@
     Config: replace_by, the column to compare by (default year). A first build, a full refresh, grants, or a
     result whose columns or types differ from the table's builds as dbt-duckdb's table materialization does.
     Other adapters (PostgreSQL) build a plain table.
+
+    The years to compute: while audit.dbt_build_years exists and holds a list (citytrade.build_years writes it
+    before a run's build and drops it after), only those years of the result are computed and compared; the
+    others are what the inputs of these years left unchanged. Without it (dbt run by hand, a list of null), all.
 -#}
 {%- materialization table_by_year, adapter='duckdb' -%}
 
@@ -25,11 +29,27 @@
   {%- set new_rows = adapter.quote('citytrade_new__' ~ this.identifier) -%}
   {%- set changed = adapter.quote('citytrade_changed__' ~ this.identifier) -%}
 
+  {#- the years to compute: all, unless audit.dbt_build_years lists them (see above) -#}
+  {%- set computed = 'all' -%}
+  {%- if config.get('replace_by', 'year') == 'year'
+        and adapter.get_relation(database=this.database, schema='audit', identifier='dbt_build_years') is not none -%}
+    {%- set listed = run_query("select coalesce('[' || array_to_string(list_sort(years), ', ') || ']', 'all') from audit.dbt_build_years") -%}
+    {%- if listed | length == 1 -%}
+      {%- set computed = listed[0][0] -%}
+    {%- endif -%}
+  {%- endif -%}
+  {%- set in_computed = 'in (select unnest(years) from audit.dbt_build_years)' -%}
+
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {% call statement('citytrade_new_rows') -%}
+    {%- if computed == 'all' %}
     create or replace temp table {{ new_rows }} as {{ sql }}
+    {%- else %}
+    create or replace temp table {{ new_rows }} as
+        select * from ({{ sql }}) as citytrade_model where citytrade_model.{{ part }} {{ in_computed }}
+    {%- endif %}
   {%- endcall %}
 
   {#- the same columns, in the same order, of the same types: else the table is built again from scratch -#}
@@ -52,13 +72,16 @@
         new_years as (select {{ part }} as part, count(*) as row_count, sum(hash(new_row)) as row_hashes
                       from {{ new_rows }} as new_row group by 1),
         held_years as (select {{ part }} as part, count(*) as row_count, sum(hash(held_row)) as row_hashes
-                       from {{ target_relation }} as held_row group by 1)
+                       from {{ target_relation }} as held_row
+                       {% if computed != 'all' %}where held_row.{{ part }} {{ in_computed }}{% endif %}
+                       group by 1)
         select coalesce(new_years.part, held_years.part) as part
         from new_years full join held_years on new_years.part is not distinct from held_years.part
         where new_years.row_count is distinct from held_years.row_count
             or new_years.row_hashes is distinct from held_years.row_hashes
   {%- endcall %}
   {%- set rewritten = run_query("select coalesce(string_agg(part::varchar, ', ' order by part), 'none') from " ~ changed) -%}
+  {{ log("table_by_year " ~ target_relation ~ ": computed " ~ computed) }}
   {{ log("table_by_year " ~ target_relation ~ ": rewrote " ~ config.get('replace_by', 'year') ~ " " ~ rewritten[0][0]) }}
 
   {% call statement('main') -%}

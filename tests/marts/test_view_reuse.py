@@ -75,7 +75,8 @@ def test_left_out_views_leave_out_nothing_else_and_come_back_when_the_project_ch
     views = {v.split(".")[1] for v in views_of_the_project(settings)}
     assert set(built) - set(kept) == views and set(kept) <= set(built), "the same build but for the views themselves"
     assert {built[v] for v in views} == {"success"} and created == set()  # their SQL is the same: no DDL
-    assert transform.held_fingerprints(settings)[transform.VIEWS_TABLE] == transform.views_fingerprint_of_project()
+    with connect(settings.warehouse_path) as con:
+        assert transform.held_fingerprints(con, settings)[transform.VIEWS_TABLE] == transform.project_fingerprint()
     assert set(build_pre_gate(settings)[0]) == set(kept)
 
     # a view gone from the warehouse: all of them are built again
@@ -90,15 +91,15 @@ def test_the_views_fingerprint_follows_the_project_files_and_the_environment(tmp
     shutil.copytree(transform.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
     monkeypatch.setattr(transform, "DBT_PROJECT_DIR", project)
     monkeypatch.setattr(transform, "dbt_project_files", lambda: sorted(p for p in project.rglob("*") if p.is_file()))
-    before = transform.views_fingerprint_of_project()
+    before = transform.project_fingerprint()
     macro = project / "macros" / "period_label.sql"
     macro.write_text(macro.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    edited = transform.views_fingerprint_of_project()
+    edited = transform.project_fingerprint()
     assert edited != before
     monkeypatch.setenv("CITYTRADE_WAREHOUSE", str(tmp_path / "elsewhere.duckdb"))
-    assert transform.views_fingerprint_of_project() not in {before, edited}
+    assert transform.project_fingerprint() not in {before, edited}
     monkeypatch.setenv("CITYTRADE_DBT_TARGET", "postgres")
-    assert transform.views_fingerprint_of_project() is None  # not tracked off DuckDB: always built there
+    assert transform.project_fingerprint() is None  # not tracked off DuckDB: always built there
 
 
 def test_a_changed_or_dropped_view_is_created_again_and_a_full_refresh_creates_them_all(settings: Settings):
