@@ -62,8 +62,20 @@ def _settings(raw_dir: str, home: str) -> Settings:
     return settings
 
 
+def compile_dbt_classes_lazily() -> None:
+    """dbt's artifact classes are mashumaro dataclasses, each of which generates and compiles its to_dict and
+    from_dict code as it is defined: 0.27 of the 1.3 CPU s of importing dbt here, for classes a run never
+    serializes. Lazily (mashumaro's own option, for classes defined after this call), a class compiles the same
+    code the first time it is used instead (issue #8). For the worker: a warm process (citytrade.serve) compiles
+    them all as it warms up, off any run."""
+    from mashumaro.config import BaseConfig
+
+    BaseConfig.lazy_compilation = True
+
+
 def main() -> None:
     answers = begin()
+    compile_dbt_classes_lazily()
     import dbt.cli.main  # noqa: F401  (the point of the worker: this import, before the first request)
 
     serve(answers, {"parse": parse, "build": build, "docs": docs}, passed_on=(BuildError, DocsError))

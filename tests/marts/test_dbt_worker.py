@@ -167,6 +167,44 @@ def test_dbt_types_its_results_as_before_with_type_testers_built_once_per_kind(s
     assert statuses["primary_key_dim_area_area_code"] == "pass"
 
 
+def test_dbt_classes_compiled_lazily_read_and_write_a_manifest_as_compiled_at_once(settings: Settings, tmp_path: Path):
+    """dbt_worker.compile_dbt_classes_lazily: the worker's dbt classes compile their code when first used; a
+    manifest read and written through them is the same as through classes compiled as they were defined."""
+    manifest = settings.published_dir / "docs" / "manifest.json"
+    script = textwrap.dedent("""
+        import json, sys
+        from citytrade import dbt_worker
+        if sys.argv[1] == "lazily":
+            dbt_worker.compile_dbt_classes_lazily()
+        import dbt.cli.main
+        from dbt.artifacts.schemas.manifest import WritableManifest
+        from mashumaro import DataClassDictMixin
+
+        def compiled(cls, seen):  # methods with their code generated already, not a stub that generates it
+            count = 0
+            for sub in cls.__subclasses__():
+                if sub not in seen:
+                    seen.add(sub)
+                    for name in ("__mashumaro_from_dict__", "__mashumaro_to_dict__"):
+                        method = sub.__dict__.get(name)
+                        count += method is not None and "CodeBuilder" not in getattr(method, "__func__", method).__code__.co_names
+                    count += compiled(sub, seen)
+            return count
+
+        before_use = compiled(DataClassDictMixin, set())
+        manifest = WritableManifest.read_and_check_versions(sys.argv[2])
+        print(json.dumps({"compiled_before_use": before_use, "manifest": manifest.to_dict(omit_none=False)}, sort_keys=True, default=str))
+    """)
+    outputs = {}
+    for mode in ("lazily", "at-once"):
+        done = subprocess.run([sys.executable, "-c", script, mode, str(manifest)], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs[mode] = json.loads(done.stdout)
+    assert outputs["lazily"]["compiled_before_use"] < 10 < outputs["at-once"]["compiled_before_use"]
+    assert outputs["lazily"]["manifest"] == outputs["at-once"]["manifest"]
+    assert len(outputs["lazily"]["manifest"]["nodes"]) > 50
+
+
 def test_a_failed_build_leaves_its_error_in_the_dbt_log_it_points_to(settings: Settings, monkeypatch):
     """A failed build says "see <home>/dbt/logs": that log must exist and hold the error, console log or not."""
     log = settings.dbt_log_dir / "dbt.log"
