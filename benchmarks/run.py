@@ -21,7 +21,9 @@ Printed per run: wall time, peak RSS of the whole process tree (sampled from /pr
 process (getrusage), rows per second, the ratio to the floor, and a CPU gauge taken before each scenario (how
 fast the machine is just then: a shared machine's speed varies).
 
-    python benchmarks/run.py [--scenario a|b|c ...] [--years 7] [--detail-rows 10000000] [--workdir DIR] [--keep]
+(b) runs three times per cold runner (`--repeat-b`), each time from the same home, and the median run stands.
+
+    python benchmarks/run.py [--scenario a|b|c ...] [--years 7] [--detail-rows 10000000] [--repeat-b 3] [--workdir DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -59,6 +61,7 @@ class Measure:
     cpu_seconds: float = 0.0  # user + system CPU of the whole tree: steadier than wall time on a busy machine
     load_average: float = 0.0  # 1-minute load average when the run ended: other work on the machine skews wall times
     gauge_seconds: float = 0.0  # the CPU gauge just before the scenario: this shared machine's speed varies by 30 %
+    runs_seconds: list[float] = field(default_factory=list)  # every run's wall time, when the runner ran more than once
 
     @property
     def rows_per_second(self) -> float:
@@ -421,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where to keep data and homes (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--repeat-b", type=int, default=3, help="run (b) this many times per cold runner, from the same home; the median stands (default 3)")
     args = parser.parse_args(argv)
     wanted = set(args.scenario or ["a", "b", "c"])
     work = args.workdir or Path(tempfile.mkdtemp(prefix="citytrade-bench-"))
@@ -459,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             if wanted & {"b", "c"}:
                 # (b) one more month
                 generate(raw, "--years", str(args.years + 1), "--months", "2")
-                run_scenario("b", runners, raw, work, logs, results, serves, server, worker)
+                run_scenario("b", runners, raw, work, logs, results, serves, server, worker, repeat=max(1, args.repeat_b))
             if "c" in wanted:
                 # (c) detail backfill
                 generate(raw, "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
@@ -481,17 +485,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(m.exit_code == 0 for m in results) else 1
 
 
+COLD_RUNNERS = ("ephemeral", "server", "deployed-cold")  # a new process per run: what `repeat` runs again
+
+
 def run_scenario(scenario: str, runners: dict[str, dict], raw: Path, work: Path, logs: Path, results: list[Measure], serves: dict[str, Serve],
-                 server: PrefectServer | None, worker: "Worker | None") -> None:  # fmt: skip
-    """citytrade once per runner, each on its own home, then the floor; the CPU gauge first."""
+                 server: PrefectServer | None, worker: "Worker | None", repeat: int = 1) -> None:  # fmt: skip
+    """citytrade once per runner, each on its own home, then the floor; the CPU gauge first.
+
+    With `repeat` > 1 each cold runner runs the scenario that many times, each time from the same copy of its home
+    (taken before the first, put back before each other), and the run of median wall time stands for it, with every
+    run's time beside it: on this shared machine one run of the same code varies by 1-2 s (benchmarks/RESULTS.md,
+    round 15). A serve holds its home's lock, so it runs once."""
     gauge = cpu_gauge()
     for runner, env in runners.items():
         home = work / f"home-{runner}"
-        if runner in DEPLOYED_RUNNERS:
-            results.append(run_deployed(scenario, runner, raw, home, server, worker, gauge, serves.get(runner)))
-        else:
-            results.append(run_citytrade(scenario, runner, raw, home, env, logs, gauge, serves.get(runner)))
-        print(_line(results[-1]), flush=True)
+        times = repeat if runner in COLD_RUNNERS else 1
+        kept = work / f"home-{runner}.before-{scenario}"
+        if times > 1:
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(home, kept, symlinks=True)
+        measures = []
+        for attempt in range(times):
+            if attempt:
+                shutil.rmtree(home)
+                shutil.copytree(kept, home, symlinks=True)
+            if runner in DEPLOYED_RUNNERS:
+                measures.append(run_deployed(scenario, runner, raw, home, server, worker, gauge, serves.get(runner)))
+            else:
+                measures.append(run_citytrade(scenario, runner, raw, home, env, logs, gauge, serves.get(runner)))
+            print(_line(measures[-1]) + (f"  (run {attempt + 1} of {times})" if times > 1 else ""), flush=True)
+        if times > 1:
+            shutil.rmtree(kept)
+        failed = [m for m in measures if m.exit_code != 0]  # a failed run is reported, never outvoted by the others
+        chosen = failed[0] if failed else sorted(measures, key=lambda m: m.seconds)[len(measures) // 2]
+        chosen.runs_seconds = [m.seconds for m in measures] if times > 1 else []
+        results.append(chosen)
     results.append(run_floor(scenario, raw, work, logs, gauge))
     print(_line(results[-1]), flush=True)
 
@@ -503,8 +531,8 @@ def _line(m: Measure) -> str:
 
 
 def table(results: list[Measure], wanted: set[str]) -> str:
-    lines = ["| scenario | runner | wall s | CPU s | peak RSS tree MB | largest process MB | rows | rows/s | x floor (wall) | x floor (CPU) | load | gauge s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | runner | wall s | CPU s | peak RSS tree MB | largest process MB | rows | rows/s | x floor (wall) | x floor (CPU) | load | gauge s | every run s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     floors = {m.scenario: m for m in results if m.runner == "floor"}
     for m in results:
         if m.scenario not in wanted:
@@ -513,7 +541,8 @@ def table(results: list[Measure], wanted: set[str]) -> str:
         ratio = m.seconds / floor.seconds if floor and floor.seconds else float("nan")
         cpu_ratio = m.cpu_seconds / floor.cpu_seconds if floor and floor.cpu_seconds else float("nan")
         lines.append(f"| {m.scenario} | {m.runner} | {m.seconds:.1f} | {m.cpu_seconds:.1f} | {m.tree_peak_rss_mb:.0f} | {m.process_peak_rss_mb:.0f} | {m.rows} | "
-                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {cpu_ratio:.2f} | {m.load_average:.1f} | {m.gauge_seconds:.2f} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
+                     f"{m.rows_per_second:.0f} | {ratio:.2f} | {cpu_ratio:.2f} | {m.load_average:.1f} | {m.gauge_seconds:.2f} | "
+                     f"{' / '.join(f'{t:.1f}' for t in m.runs_seconds)} |" + ("" if m.exit_code == 0 else f" exit {m.exit_code}"))  # fmt: skip
     return "\n".join(lines)
 
 
