@@ -13,7 +13,6 @@ from typing import Iterator
 import duckdb
 
 from citytrade import build_years
-
 from citytrade.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_project_files
 
 
