@@ -102,12 +102,14 @@ def prepare(con: duckdb.DuckDBPyConnection, stage: str, project: str, full_refre
     """Before a build of `stage`: list the years it computes in YEARS_TABLE; returns the basis to record() after
     it succeeded. Without a stage (another selection) every year is computed and nothing is recorded."""
     con.execute(f"drop table if exists {YEARS_TABLE}")
-    if stage not in STAGES or not _has_tables(con, "raw.releases", "raw.trade_observations", "audit.row_verdicts"):
-        return None
-    if stage == "post-gate" and not _has_tables(con, "intermediate.int_trade_observations_versioned"):
+    tables = {f"{schema}.{name}" for schema, name in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+    needed = {"raw.releases", "raw.trade_observations", "audit.row_verdicts"}
+    if stage == "post-gate":
+        needed.add("intermediate.int_trade_observations_versioned")
+    if stage not in STAGES or not needed <= tables:
         return None
     current = read_basis(con, stage, project)
-    years = None if full_refresh else years_to_compute(_stored_basis(con, stage), current)
+    years = None if full_refresh or BASIS_TABLE not in tables else years_to_compute(_stored_basis(con, stage), current)
     if years is not None:
         con.execute(f"create table {YEARS_TABLE} as select cast(? as integer[]) as years", [years])
     return current
@@ -125,12 +127,5 @@ def finish(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stored_basis(con: duckdb.DuckDBPyConnection, stage: str) -> dict | None:
-    if not _has_tables(con, BASIS_TABLE):
-        return None
     row = con.execute(f"select basis from {BASIS_TABLE} where stage = ?", [stage]).fetchone()
     return json.loads(row[0]) if row else None
-
-
-def _has_tables(con: duckdb.DuckDBPyConnection, *relations: str) -> bool:
-    held = {f"{schema}.{name}" for schema, name in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
-    return all(relation in held for relation in relations)
