@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 
 from citytrade.config import Settings
@@ -19,31 +17,6 @@ EXIT_LOCKED = 75
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The `citytrade` command. As the process's entry point (argv None) it ends the process when done."""
-    code = _main(argv)
-    if argv is None:
-        _exit_now(code)
-    return code
-
-
-def _exit_now(code: int) -> None:
-    """Exit without the interpreter's teardown of Prefect, dbt, GX, pandas and DuckDB modules (1.7 s after a
-    run, issue #8). Everything is written and closed by then; the exit handlers still run, streams are flushed."""
-    import atexit
-
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def run_here(argv: list[str]) -> int:
-    """The command in this process, never handed to a serve: what `citytrade serve` calls for each run it takes."""
-    return _main(argv, hand_over=False)
-
-
-def _main(argv: list[str] | None, hand_over: bool = True) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = Settings.from_args(args.raw_dir, args.home)
@@ -51,12 +24,6 @@ def _main(argv: list[str] | None, hand_over: bool = True) -> int:
     settings.ensure_dirs()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
-        if hand_over and args.handler is cmd_run:
-            from citytrade import serve
-
-            code = serve.hand_over(settings, wait=args.wait)  # a warm `citytrade serve` of this home runs it
-            if code is not None:
-                return code
         return args.handler(settings, args)
     except KeyboardInterrupt:
         print("citytrade: interrupted", file=sys.stderr)
@@ -102,10 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         stage.add_argument("--wait", action="store_true", help="wait for another run on the same home instead of refusing")
         stage.set_defaults(handler=handler)
 
-    serve = commands.add_parser("serve", parents=[common],
-                                help="stay up, warm, and run this home's `citytrade run`s (no imports per run)")  # fmt: skip
-    serve.set_defaults(handler=cmd_serve)
-
     status = commands.add_parser("status", parents=[common], help="last runs, what is published, open alerts, quarantine")
     status.set_defaults(handler=cmd_status)
 
@@ -140,62 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from citytrade.prefect_api import TemporaryAPI, heartbeats_only_if_asked
+    """The pipeline flow, on the Prefect API configured (PREFECT_API_URL), else on Prefect's ephemeral one."""
+    from citytrade.pipeline import PublishBlocked
+    from citytrade.run_progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
-    api = TemporaryAPI.start_if_needed(settings.log_dir / "prefect-api.log")  # boots while the imports below run
-    try:
-        with ExitStack() as run:
-            # dbt (3 s) is imported in its own process, started before anything else is imported here (issue #8).
-            # So is GX (2-6 s) against a running server; with the temporary API booting too, GX starts with the flow,
-            # or the API's boot, which the flow waits for, would share the two cores with three imports.
-            from citytrade import dbt_worker
+    # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
+    with stage_progress(enabled=sys.stderr.isatty()) as progress:
+        from flows.run_pipeline import run_pipeline
 
-            dbt = run.enter_context(dbt_worker.running(settings.log_dir / "dbt-worker.log"))
-            from citytrade import gx_worker  # imports DuckDB (0.1 s): after the dbt worker started
-
-            if api is None:
-                run.enter_context(gx_worker.running(settings.log_dir / "gx-worker.log"))
-            from citytrade.run_progress import stage_progress
-
-            # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
-            progress = run.enter_context(stage_progress(enabled=sys.stderr.isatty()))
-            from flows.run_pipeline import run_pipeline
-            from citytrade.pipeline import PublishBlocked, run_lock
-
-            if api is not None and not api.wanted():  # a profile or prefect.toml names a server after all
-                api.stop()
-                api = None
-            run.enter_context(run_lock(settings, wait=args.wait))  # the flow enters it again: this process holds it
-            # The worker parses the project now (it writes the home's partial-parse file: under the lock) while this
-            # process waits for the temporary API, or Prefect creates the flow run and the ingest runs. A project that
-            # does not parse is reported by the run's first build, as any build error is.
-            if dbt is not None:  # (None in a serve: dbt is imported and parsed there already)
-                dbt.send("parse", dbt_worker.settings_args(settings))
-            if api is not None:
-                api.wait_ready()
-                run.enter_context(api.in_use())
-            else:
-                run.enter_context(heartbeats_only_if_asked())
-            if progress is not None:
-                progress.attach()
-            try:
-                report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
-            except PublishBlocked:
-                _print_problems(_last_report(settings))
-                raise
-    finally:
-        if api is not None:
-            api.stop()
+        if progress is not None:
+            progress.attach()
+        try:
+            report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+        except PublishBlocked:
+            _print_problems(_last_report(settings))
+            raise
     _print_problems(report.__dict__)
     print(f"citytrade: {report.message}")
     return EXIT_OK
-
-
-def cmd_serve(settings: Settings, args) -> int:
-    from citytrade import serve
-
-    return serve.serve(settings)
 
 
 def cmd_ingest(settings: Settings, args) -> int:
@@ -225,13 +151,14 @@ def cmd_build(settings: Settings, args) -> int:
 
 
 def cmd_validate(settings: Settings, args) -> int:
-    from citytrade import pipeline
+    from citytrade import pipeline, quality
 
     run_id = pipeline.new_run_id()
     with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         row_gate, _ = pipeline.audit_rows_stage(settings, run_id)
-        mart_gate, _ = pipeline.audit_marts_stage(settings, run_id, row_gate)  # and the Data Docs of both
+        mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
+        quality.build_data_docs(settings, row_gate, mart_gate)
     for gate in (row_gate, mart_gate):
         print(gate.summary())
         for finding in gate.findings:

@@ -23,13 +23,8 @@ def publish_docs(settings: Settings) -> Path:
 
     The docs say what the project and the relations' columns are, not how many rows they hold (dbt-duckdb's catalog
     has no statistics): when neither changed since the published docs were made, they are kept as they are,
-    which saves a `dbt docs generate` (1.7 s) per run (issue #8). In a run with a dbt worker, the worker makes them.
+    which saves a `dbt docs generate` per run.
     """
-    from citytrade import dbt_worker
-
-    worker = dbt_worker.current()
-    if worker is not None:
-        return Path(worker.call("docs", dbt_worker.settings_args(settings)))
     from dbt.cli.main import dbtRunner
 
     settings.apply_environment()
@@ -37,16 +32,10 @@ def publish_docs(settings: Settings) -> Path:
     fingerprint = docs_fingerprint(settings)
     if (docs_dir / "index.html").is_file() and _read(docs_dir / FINGERPRINT_NAME) == fingerprint:
         return docs_dir / "index.html"
-    from citytrade.transform import parsed_manifest, project_and_log_args, release_warehouse
+    from citytrade.transform import dbt_args, parsed_manifest
 
     target = settings.dbt_target_dir
-    try:
-        result = dbtRunner(manifest=parsed_manifest(settings)).invoke([
-            "docs", "generate", "--static",
-            *project_and_log_args(settings),  # as the builds' (the JSON files are written: the docs need them)
-        ])  # fmt: skip
-    finally:
-        release_warehouse()
+    result = dbtRunner(manifest=parsed_manifest(settings)).invoke(["docs", "generate", "--static", *dbt_args(settings)])
     if not result.success:
         detail = str(result.exception).strip().splitlines()[0] if result.exception else f"see {settings.dbt_log_dir}"
         raise DocsError(f"dbt docs generate failed: {detail}")

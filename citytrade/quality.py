@@ -7,10 +7,8 @@ import hashlib
 import json
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import yaml
@@ -19,8 +17,7 @@ from citytrade.config import EXPECTATIONS_DIR, Settings
 
 log = logging.getLogger(__name__)
 
-# Extracts are Arrow IPC (Feather) files, uncompressed: written and read back without decoding, several times
-# faster than Parquet for these short-lived files (issue #8).
+# Extracts are Arrow IPC (Feather) files, uncompressed: short-lived files, read back without decoding.
 EXTRACT_SUFFIX = "arrow"
 
 SEVERITY = {"critical": "error", "warning": "warning", "info": "info"}  # info: noted (a revision), never blocks
@@ -89,33 +86,19 @@ def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
 
 
 def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR) -> None:
-    """Copy each relation the checkpoint validates to an Arrow file GX reads.
+    """Copy each relation the checkpoint validates to an Arrow (Feather) file GX reads with its pandas engine.
 
-    Each relation is computed once (the check models are views). Its id column must be unique and not null, or
-    verdicts could not be tied to rows: the gate cannot run then (CheckCouldNotRun), it does not pass.
+    Its id column must be unique and not null, or verdicts could not be tied to rows: the gate cannot run then
+    (CheckCouldNotRun), it does not pass.
     """
-    import pyarrow as pa
+    import pyarrow.feather as feather
 
     extracts_dir.mkdir(parents=True, exist_ok=True)
-
-    def extract(validation: dict) -> None:
-        cursor = con.cursor()  # its own cursor: DuckDB computes two relations at once, one per core
-        try:
-            columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), cursor)
-            table = cursor.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
-        finally:
-            cursor.close()
-        # an Arrow IPC file is Feather version 2, uncompressed; written by pyarrow.ipc, not pyarrow.feather, which
-        # asks pyarrow's pandas shim whether the table is a pandas frame: that imports pandas, 0.3 CPU s of the run
-        with pa.OSFile(str(extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"), "wb") as sink:
-            with pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
+    for validation in spec["validations"]:
+        columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), con)
+        table = con.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
+        feather.write_feather(table, str(extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"), compression="uncompressed")
         _check_row_ids(spec["name"], validation, table)
-
-    # two at a time: the row gate's seven views took 0.8-0.95 s one after the other (issue #8)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gx-extract") as pool:
-        for future in [pool.submit(extract, validation) for validation in spec["validations"]]:
-            future.result()  # the first relation that cannot be extracted, in the spec's order, fails the gate
 
 
 def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:
@@ -162,7 +145,7 @@ def _check_row_ids(checkpoint: str, validation: dict, table) -> None:
     id_column = validation.get("id_column")
     if not id_column:
         return
-    import pyarrow.compute as pc  # not pandas: the run's own process does not import it (0.3 CPU s)
+    import pyarrow.compute as pc
 
     ids = table.column(id_column)
     nulls = ids.null_count
@@ -176,247 +159,61 @@ def _check_row_ids(checkpoint: str, validation: dict, table) -> None:
         )
 
 
-def run_checkpoint(
-    settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR,
-    meanwhile: Callable[[], None] | None = None,
-) -> GateResult:  # fmt: skip
-    """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success.
-
-    This process extracts the relations; GX runs in the run's GX worker process when one is running
-    (citytrade.gx_worker), otherwise here: the same function either way. `meanwhile` is called in this process
-    while the worker validates (without a worker: after GX), e.g. to stage the publish the gate will allow or not;
-    an error of either is raised, GX's answer is read first either way.
-    """
-    pending = start_checkpoint(settings, name, con, expectations_dir)
-    if pending.ticket is None:
-        await_checkpoint(pending)
-        if meanwhile is not None:
-            meanwhile()
-    else:
-        try:
-            if meanwhile is not None:
-                meanwhile()
-        finally:
-            await_checkpoint(pending)  # read even after an error of `meanwhile`: the worker answers in order
-    return finish_checkpoint(pending, con)
-
-
-@dataclass
-class PendingCheckpoint:
-    """A checkpoint whose relations are extracted: the GX worker validates them (`ticket`) while the run goes on,
-    or, without a worker, GX runs here when its outcome is awaited. Plain data, kept once received (a retried
-    task reads it again)."""
-
-    name: str
-    spec: dict
-    request: dict
-    ticket: int | None = None
-    outcome: dict | None = None
-
-
-def start_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> PendingCheckpoint:
-    """Extract the relations of checkpoint `name` and hand them to the GX worker, if one runs; finish_checkpoint
-    reads the verdicts. The warehouse (`con`) is not needed in between: another process may build meanwhile."""
-    from citytrade import gx_worker
-
+def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection, expectations_dir: Path = EXPECTATIONS_DIR) -> GateResult:
+    """Run checkpoint `name` of expectations/checkpoints against the warehouse; never lets an error pass as success."""
     spec = load_checkpoint_spec(name, expectations_dir)
     extracts_dir = settings.gx_dir / "extracts" / name
     extract_datasets(con, spec, extracts_dir, expectations_dir)
-    request = {"gx_dir": str(settings.gx_dir), "spec": spec, "extracts_dir": str(extracts_dir), "expectations_dir": str(expectations_dir)}
-    worker = gx_worker.current()
-    return PendingCheckpoint(name, spec, request, ticket=worker.send("checkpoint", request) if worker is not None else None)
-
-
-def await_checkpoint(pending: PendingCheckpoint) -> dict:
-    """GX's outcome of a started checkpoint: the worker's answer, or GX run here (no worker)."""
-    from citytrade import gx_worker
-
-    if pending.outcome is None:
-        if pending.ticket is None:
-            pending.outcome = gx_checkpoint(**pending.request)
-        else:
-            worker = gx_worker.current()
-            if worker is None:
-                raise CheckCouldNotRun(f"checkpoint {pending.name} could not run: the GX worker validating it has stopped")
-            pending.outcome = worker.receive(pending.ticket)
-    return pending.outcome
-
-
-def finish_checkpoint(pending: PendingCheckpoint, con: duckdb.DuckDBPyConnection) -> GateResult:
-    """The verdicts of a started checkpoint, with the failing rows' details read from the warehouse (`con`)."""
-    outcome = await_checkpoint(pending)
-    gate = _read_result(pending.name, pending.spec, outcome, con)
-    gate.docs_resources = outcome["docs_resources"]
-    return gate
-
-
-def settle_checkpoint(pending: PendingCheckpoint) -> None:
-    """A run that fails with a checkpoint under way still takes the worker's answer (a served worker then owes the
-    next run none); its failure is logged, not raised: the run reports its own error."""
-    from citytrade import gx_worker
-
-    worker = gx_worker.current()
-    if pending.outcome is not None or worker is None or not worker.owes(pending.ticket):
-        return
-    try:
-        await_checkpoint(pending)
-    except Exception as exc:  # noqa: BLE001  (the run is failing already; this must not replace its error)
-        log.warning("checkpoint %s of a failed run ended: %s", pending.name, exc)
-
-
-_last_checkpoint_resources: list = []  # the Data Docs resources of the last checkpoint GX ran in this process
-
-
-def gx_checkpoint(gx_dir: str, spec: dict, extracts_dir: str, expectations_dir: str) -> dict:
-    """Run one checkpoint on its extracts with GX; returns its results as plain data (what _read_result reads)."""
-    _last_checkpoint_resources.clear()
-    checkpoint = _build_checkpoint(Path(gx_dir), spec, Path(extracts_dir), Path(expectations_dir))
+    checkpoint = _build_checkpoint(settings.gx_dir, spec, extracts_dir, expectations_dir)
     try:
         result = checkpoint.run()
     except Exception as exc:  # a checkpoint that cannot run is a failed gate
-        raise CheckCouldNotRun(f"checkpoint {spec['name']} could not run: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    validations = []
-    for validation_result in result.run_results.values():
-        expectations = []
-        for expectation_result in validation_result.results:
-            config = expectation_result.expectation_config
-            details = expectation_result.result or {}
-            expectations.append({
-                "type": config.type,
-                "meta": dict(config.meta or {}),
-                "severity": str(getattr(config, "severity", "critical")).split(".")[-1].lower(),
-                "success": bool(expectation_result.success),
-                "exception_info": expectation_result.exception_info or {},
-                "unexpected_count": int(details.get("unexpected_count") or 0),
-                "unexpected_index_list": details.get("unexpected_index_list") or [],
-            })  # fmt: skip
-        validations.append({
-            "suite_name": validation_result.suite_name,
-            "asset": (validation_result.meta.get("active_batch_definition") or {}).get("data_asset_name"),
-            "expectations": expectations,
-        })  # fmt: skip
-    resources = _docs_resources(result)
-    _last_checkpoint_resources.extend(resources)
-    return {"validations": validations, "docs_resources": resources}
+        raise CheckCouldNotRun(f"checkpoint {spec['name']} could not run: {exc}".splitlines()[0]) from exc
+    gate = _read_result(name, spec, result, con)
+    gate.docs_resources = [
+        identifier for key, validation in result.run_results.items() for identifier in (key, _suite_identifier(validation.suite_name))
+    ]  # fmt: skip
+    return gate
 
 
 def build_data_docs(settings: Settings, *gates: GateResult) -> int:
-    """Build the Data Docs pages of these checkpoint runs and the index, once, and make them readable offline.
-
-    Called once per run after the mart gate: GX's UpdateDataDocsAction rebuilt the index (which lists every stored
-    result) once per validation of every checkpoint, most of a gate's time (issue #8). With no gates: the whole site.
-    Returns the pages made local.
-    """
-    return finish_data_docs(start_data_docs(settings, *gates))
-
-
-@dataclass
-class DataDocsBuild:
-    """Data Docs being built: by the run's GX worker while the run goes on (a ticket), or already built here."""
-
-    settings: Settings
-    ticket: int | None = None
-
-
-def start_data_docs(settings: Settings, *gates: GateResult, build_index: bool = True, with_last_checkpoint: bool = False) -> DataDocsBuild:
-    """Start building the Data Docs of these gates; the GX worker builds them while this process goes on (issue
-    #8). finish_data_docs waits for them and makes them readable offline. build_index=False renders only the
-    gates' own pages (the index lists every stored result). with_last_checkpoint: the pages of the checkpoint the
-    worker runs last before this request too, sent right after that checkpoint, before its answer is read: the
-    flow's mart gate asks for both gates' pages and the index so, and the worker renders them while this process
-    stages the publish (the last 0.2-0.3 s of a run before).
-    """
-    from citytrade import gx_worker
-
-    resources = [resource for gate in gates for resource in gate.docs_resources]
-    request = {"gx_dir": str(settings.gx_dir), "resources": resources, "build_index": build_index}
-    if with_last_checkpoint:
-        request["with_last_checkpoint"] = True
-    worker = gx_worker.current()
-    if worker is not None:
-        return DataDocsBuild(settings, ticket=worker.send("docs", request))
-    gx_data_docs(**request)
-    return DataDocsBuild(settings)
-
-
-def finish_data_docs(*builds: DataDocsBuild) -> int:
-    """Wait for the Data Docs (CheckCouldNotRun if GX failed), then point them at the bundled assets; the pages."""
-    from citytrade import gx_worker
+    """Build the Data Docs pages of these checkpoint runs and the index, once per run, and make them readable
+    offline (the CSS and JS shipped with citytrade); with no gates, the whole site. Returns the pages made local."""
     from citytrade.data_docs import data_docs_site, localise_data_docs
 
-    tickets = [build.ticket for build in builds if build.ticket is not None]
-    worker = gx_worker.current()
-    if tickets and worker is None:
-        raise CheckCouldNotRun("the GX worker that was building the Data Docs has stopped")
-    for ticket in tickets:
-        worker.receive(ticket)
-    return localise_data_docs(data_docs_site(builds[0].settings.gx_dir))
+    identifiers = [identifier for gate in gates for identifier in gate.docs_resources]
+    _context(settings.gx_dir).build_data_docs(resource_identifiers=identifiers or None)
+    return localise_data_docs(data_docs_site(settings.gx_dir))
 
 
-def finish_data_docs_after_failure(build: DataDocsBuild) -> None:
-    """A run that failed with Data Docs under way still waits for them: its row gate's pages, readable offline (the
-    next run's index lists them), and a served GX worker owes no answer to the next run. A failure of the docs is
-    logged, not raised: the run reports its own error."""
-    try:
-        finish_data_docs(build)
-    except Exception as exc:  # noqa: BLE001  (the run is failing already; this must not replace its error)
-        log.warning("the Data Docs of a failed run could not be finished: %s", exc)
+def _suite_identifier(name: str):
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-
-def gx_data_docs(gx_dir: str, resources: list, build_index: bool = True, with_last_checkpoint: bool = False) -> None:
-    """GX builds the Data Docs of these results and suites (plain, from _docs_resources), or of everything (none
-    given); with those of the last checkpoint run here too (see start_data_docs), and of nothing if there are none."""
-    if with_last_checkpoint:
-        resources = [*resources, *_last_checkpoint_resources]
-        if not resources:
-            return
-    import great_expectations as gx
-
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier, ValidationResultIdentifier
-
-    identifiers = [
-        ValidationResultIdentifier.from_tuple(tuple(key)) if kind == "validation" else ExpectationSuiteIdentifier(name=key)
-        for kind, key in resources
-    ]  # fmt: skip
-    _context(Path(gx_dir)).build_data_docs(resource_identifiers=identifiers or None, build_index=build_index)
-
-
-def _docs_resources(result) -> list:
-    """What UpdateDataDocsAction would have rendered: each validation result and the suite it ran, as plain data."""
-    resources = []
-    for identifier, validation_result in result.run_results.items():
-        resources += [["validation", list(identifier.to_tuple())], ["suite", validation_result.suite_name]]
-    return resources
+    return ExpectationSuiteIdentifier(name=name)
 
 
 def _build_checkpoint(gx_dir: Path, spec: dict, extracts_dir: Path, expectations_dir: Path):
+    """The checkpoint of `spec`, written into the home's GX project (its suites, data source and validation
+    definitions too) from the committed files: what is committed is what runs."""
     import great_expectations as gx
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = _context(gx_dir)
-    fingerprint = _checkpoint_fingerprint(spec, extracts_dir, expectations_dir)
-    stored = _stored_fingerprints(gx_dir)
-    if stored.get(spec["name"]) == fingerprint:
-        # the same spec and suites as the stored checkpoint: reuse it rather than rewrite every config (issue #8)
-        kept = _checkpoints.get((str(gx_dir), spec["name"]))
-        if kept is not None and kept[0] == (fingerprint, id(context)):
-            return kept[1]  # a long-lived GX worker (citytrade serve) read it already
-        try:
-            checkpoint = context.checkpoints.get(spec["name"])
-            _checkpoints[(str(gx_dir), spec["name"])] = ((fingerprint, id(context)), checkpoint)
-            return checkpoint
-        except Exception as exc:  # missing or unreadable: write it again below
-            log.info("stored GX checkpoint %s not reused (%s); writing it again", spec["name"], type(exc).__name__)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm noise in logs
     datasource = context.data_sources.add_or_update_pandas_filesystem(f"{spec['name']}_extracts", base_directory=str(extracts_dir))
     validation_definitions = []
     for validation in spec["validations"]:
         dataset = validation["dataset"]
-        asset = datasource.add_feather_asset(dataset)
-        batch = asset.add_batch_definition_path("whole_table", path=f"{dataset}.{EXTRACT_SUFFIX}")
-        suite_json = load_suite(validation["suite"], expectations_dir)
-        suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_json))
+        try:
+            asset = datasource.get_asset(dataset)
+        except LookupError:
+            asset = datasource.add_feather_asset(dataset)
+        try:
+            batch = asset.get_batch_definition("whole_table")
+        except KeyError:
+            batch = asset.add_batch_definition_path("whole_table", path=f"{dataset}.{EXTRACT_SUFFIX}")
+        suite = context.suites.add_or_update(gx.ExpectationSuite(**load_suite(validation["suite"], expectations_dir)))
         definition = gx.ValidationDefinition(name=f"{spec['name']}__{dataset}", data=batch, suite=suite)
         validation_definitions.append(context.validation_definitions.add_or_update(definition))
     id_columns = sorted({v["id_column"] for v in spec["validations"] if v.get("id_column")})
@@ -429,106 +226,55 @@ def _build_checkpoint(gx_dir: Path, spec: dict, extracts_dir: Path, expectations
         actions=[],  # Data Docs: built once per run by build_data_docs, not once per validation
         result_format=result_format,
     )
-    checkpoint = context.checkpoints.add_or_update(checkpoint)
-    stored[spec["name"]] = fingerprint
-    _fingerprints_path(gx_dir).write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
-    _contexts[str(gx_dir)] = (_config_stamp(gx_dir), context)  # the config as this context wrote it
-    _checkpoints[(str(gx_dir), spec["name"])] = ((fingerprint, id(context)), checkpoint)
-    return checkpoint
-
-
-# A GX worker that outlives its run (citytrade serve) keeps the data context and the checkpoints it read, while the
-# context's config file is the one it read: reading them again cost each gate 0.2-0.4 s (issue #8).
-_contexts: dict[str, tuple[tuple | None, object]] = {}
-_checkpoints: dict[tuple[str, str], tuple[tuple, object]] = {}
+    return context.checkpoints.add_or_update(checkpoint)
 
 
 def _context(gx_dir: Path):
     import great_expectations as gx
 
-    from great_expectations.data_context.data_context.context_factory import project_manager
-
     import citytrade.gx_expectations  # noqa: F401  (registers citytrade's expectation before any suite is read)
-    from great_expectations.execution_engine import pandas_execution_engine
 
-    # GX hashes each batch below this size (a "pandas_data_fingerprint" among its batch markers, which citytrade
-    # never reads): 0.1 of the row gate's 0.45-0.5 CPU s here. None is taken (issue #8).
-    pandas_execution_engine.HASH_THRESHOLD = 0
-
-    stamp = _config_stamp(gx_dir)
-    kept = _contexts.get(str(gx_dir))
-    if kept is not None and stamp is not None and kept[0] == stamp:
-        project_manager.set_project(kept[1])  # what get_context does: checkpoints and stores find it there
-        return kept[1]
-    context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
-    _contexts[str(gx_dir)] = (_config_stamp(gx_dir), context)
-    return context
+    return gx.get_context(mode="file", project_root_dir=str(gx_dir))
 
 
-def _config_stamp(gx_dir: Path) -> tuple | None:
-    """Which config file the context was read from, and when it was written (None: there is none yet)."""
-    try:
-        stat = (gx_dir / "gx" / "great_expectations.yml").stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _checkpoint_fingerprint(spec: dict, extracts_dir: Path, expectations_dir: Path) -> str:
-    import great_expectations as gx
-
-    suites = {v["suite"]: load_suite(v["suite"], expectations_dir) for v in spec["validations"]}
-    material = {"spec": spec, "suites": suites, "extracts": f"{extracts_dir}/*.{EXTRACT_SUFFIX}", "gx": gx.__version__}
-    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _fingerprints_path(gx_dir: Path) -> Path:
-    return gx_dir / "citytrade_checkpoints.json"
-
-
-def _stored_fingerprints(gx_dir: Path) -> dict:
-    try:
-        return json.loads(_fingerprints_path(gx_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def _read_result(name: str, spec: dict, outcome: dict, con: duckdb.DuckDBPyConnection) -> GateResult:
-    """Findings from gx_checkpoint's plain results; the alerts' words are read from the warehouse."""
-    by_definition = {f"{spec['name']}__{v['dataset']}": v for v in spec["validations"]}
+def _read_result(name: str, spec: dict, result, con: duckdb.DuckDBPyConnection) -> GateResult:
+    """Findings from a GX checkpoint result; the alerts' words are read from the warehouse."""
     findings: list[Finding] = []
     expectations_run = 0
-    for validation_result in outcome["validations"]:
-        validation = _match_validation(validation_result, by_definition)
+    for validation_result in result.run_results.values():
+        asset = (validation_result.meta.get("active_batch_definition") or {}).get("data_asset_name")
+        validation = _match_validation(validation_result.suite_name, asset, spec["validations"])
         id_column = validation.get("id_column")
-        for expectation in validation_result["expectations"]:
+        for expectation_result in validation_result.results:
             expectations_run += 1
-            meta = expectation["meta"]
-            raised = _raised(expectation["exception_info"])
-            if expectation["success"] and not raised:
+            config = expectation_result.expectation_config
+            meta = dict(config.meta or {})
+            raised = _raised(expectation_result.exception_info or {})
+            if expectation_result.success and not raised:
                 continue
+            severity = str(getattr(config, "severity", "critical")).split(".")[-1].lower()
             finding = Finding(
                 checkpoint=name,
                 dataset=validation["dataset"],
-                check_name=meta.get("check_name", expectation["type"]),
-                expectation=expectation["type"],
-                severity="error" if raised else SEVERITY.get(expectation["severity"], "error"),
+                check_name=meta.get("check_name", config.type),
+                expectation=config.type,
+                severity="error" if raised else SEVERITY.get(severity, "error"),
                 explains=meta.get("explains", ""),
             )
+            details = expectation_result.result or {}
             if raised:
                 finding.could_not_run = raised
             else:
-                finding.unexpected_count = expectation["unexpected_count"]
+                finding.unexpected_count = int(details.get("unexpected_count") or 0)
                 if id_column:
-                    finding.unexpected_ids = [str(item[id_column]) for item in expectation["unexpected_index_list"]]
+                    finding.unexpected_ids = [str(item[id_column]) for item in details.get("unexpected_index_list") or []]
                     finding.details = _row_details(con, validation["relation"], id_column, finding.unexpected_ids, meta)
             findings.append(finding)
     return GateResult(checkpoint=name, blocks=spec.get("blocks", "publish"), expectations_run=expectations_run, findings=findings)
 
 
-def _match_validation(validation_result: dict, by_definition: dict[str, dict]) -> dict:
-    suite_name, asset = validation_result["suite_name"], validation_result["asset"]
-    for validation in by_definition.values():
+def _match_validation(suite_name: str, asset: str | None, validations: list[dict]) -> dict:
+    for validation in validations:
         if validation["dataset"] == asset or (asset is None and validation["suite"] == suite_name):
             return validation
     raise CheckCouldNotRun(f"result for suite {suite_name} matches no validation of the checkpoint")
@@ -578,11 +324,6 @@ def _text(value) -> str | None:
 
 
 # ---- verdicts and alerts
-
-
-def kept_out_rows(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The rows the stored verdicts keep out of the marts (int_trade_observations_validated reads the same)."""
-    return frozenset(row_id for (row_id,) in con.execute("select distinct observation_id from audit.row_verdicts where severity = 'error'").fetchall())
 
 
 def record_row_verdicts(con: duckdb.DuckDBPyConnection, gate: GateResult, run_id: str) -> int:

@@ -49,20 +49,6 @@ def write_report(settings: Settings, run_id: str | None = None, basis: str = DEF
     return target
 
 
-def stage_report(settings: Settings, staged_db: Path, version: str, open_alerts: list[dict], basis: str = DEFAULT_BASIS) -> Path:
-    """The page of a staged publish (citytrade.publish.stage_marts), written beside the live page under a hidden
-    name, for publish.swap_in to rename into place with the marts it shows. A run renders it while the GX worker
-    judges the marts: rendered after the swap, it was the last 0.5 s of every run (issue #8).
-
-    `open_alerts`: this run's, as they stand before the mart gate's; the run renders the page again after the swap
-    when that gate adds any (citytrade.pipeline.conclude).
-    """
-    page = render_report(staged_db, basis=basis, open_alerts=open_alerts, name=settings.published_db.name)
-    temporary = settings.published_dir / f".{REPORT_NAME}-{version}.tmp"
-    temporary.write_text(page, encoding="utf-8")
-    return temporary
-
-
 def render_report(published_db: Path, basis: str = DEFAULT_BASIS, open_alerts: list[dict] | None = None, name: str | None = None) -> str:
     """The whole page as a string; `open_alerts` None means: take them from the published quality_alerts mart.
     `name`: the database's name as the page gives it (default: its file name)."""

@@ -6,14 +6,13 @@ import logging
 from contextlib import contextmanager
 from typing import Iterator
 
-# The flow's tasks in the order a run reaches them (flows/run_pipeline.py). A task not listed (the marts built
-# again when the row gate's verdicts changed) still counts: it adds one to the bar's total.
+# The flow's tasks in the order a run reaches them (flows/run_pipeline.py). A task not listed still counts: it adds
+# one to the bar's total.
 STAGES = [
     "ingest releases",
     "dbt build (pre-gate)",
     "audit rows (GX row_gate)",
     "dbt build (marts)",
-    "row verdicts (GX row_gate)",
     "audit marts (GX mart_gate)",
     "publish or hold",
     "GX Data Docs",

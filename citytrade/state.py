@@ -69,14 +69,7 @@ def _runs_from_prefect(api_url: str, limit: int) -> list[str]:
 
 
 def status_text(settings: Settings, limit: int = 8) -> str:
-    from citytrade import serve
-
-    served = serve.ping(settings.home)
-    lines = [f"home: {settings.home}"]
-    if served is not None:
-        busy = "running a run now" if served.get("busy") else "idle"
-        lines.append(f"served by citytrade serve, pid {served['pid']} ({busy}): `citytrade run` here runs in it")
-    lines.append("")
+    lines = [f"home: {settings.home}", ""]
     api_url = os.environ.get("PREFECT_API_URL")
     if api_url:
         lines.append(f"last runs (Prefect API {api_url}):")
