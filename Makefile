@@ -2,7 +2,7 @@
 PY ?= python3
 DEV := $(PY) scripts/dev.py
 
-.PHONY: help setup run serve test status rankings alerts docs clean server pool deploy worker
+.PHONY: help setup run test status rankings alerts docs clean server pool deploy worker
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,9 +12,6 @@ setup:  ## create .venv with the exact versions of requirements.lock
 
 run:  ## run the whole pipeline on data/raw into .citytrade/
 	$(DEV) run
-
-serve:  ## stay up, warm, and run every `citytrade run` on .citytrade/ (Ctrl-C ends it)
-	$(DEV) citytrade serve
 
 test:  ## run the test suite
 	$(DEV) test

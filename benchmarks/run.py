@@ -309,7 +309,7 @@ class PrefectServer:
 
 
 def generate(raw: Path, *args: str) -> None:
-    cmd = [sys.executable, "-m", "citytrade.cli", "--home", str(raw.parent / "generate-home"), "generate", "--out", str(raw), "--seed", "8", *args]
+    cmd = [sys.executable, "-m", "citytrade.cli.main", "--home", str(raw.parent / "generate-home"), "generate", "--out", str(raw), "--seed", "8", *args]
     subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, **OFFLINE}, stdout=subprocess.DEVNULL)
 
 

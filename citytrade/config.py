@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ class Settings:
         """Point Prefect, dbt and GX at this home and switch off their telemetry."""
         os.environ.update(self.environment(os.environ))
 
-    def environment(self, base: dict | os._Environ) -> dict[str, str]:
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """`base` as apply_environment leaves it: the telemetry switches where unset, and this home's paths."""
         return {
             **OFFLINE_ENV,

@@ -10,10 +10,12 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
-
-from citytrade import dbt_docs, publish, quality, report_html, transform, warehouse
+from citytrade import warehouse
 from citytrade.config import Settings
-from citytrade.ingest import IngestSummary, ingest_releases
+from citytrade.ingest.load import IngestSummary, ingest_releases
+from citytrade.publish import marts, report_html
+from citytrade.quality import gates
+from citytrade.transform import build, docs
 
 
 
@@ -85,35 +87,35 @@ def begin_run(settings: Settings, run_id: str) -> None:
 def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
     summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        quality.record_alerts(con, quality.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
+        gates.record_alerts(con, gates.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
     return summary
 
 
 def build_pre_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
-    return transform.build_models(settings, transform.PRE_GATE, all_tests=all_tests)
+    return build.build_models(settings, build.PRE_GATE, all_tests=all_tests)
 
 
-def audit_rows_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
+def audit_rows_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     """The row gate: GX judges every figure; its verdicts replace the stored ones, which the marts build reads."""
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        gate = quality.run_checkpoint(settings, "row_gate", con)
-        quality.record_row_verdicts(con, gate, run_id)
-        return gate, quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
+        gate = gates.run_checkpoint(settings, "row_gate", con)
+        gates.record_row_verdicts(con, gate, run_id)
+        return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
 
 
 def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
-    return transform.build_models(settings, transform.POST_GATE, all_tests=all_tests)
+    return build.build_models(settings, build.POST_GATE, all_tests=all_tests)
 
 
-def audit_marts_stage(settings: Settings, run_id: str) -> tuple[quality.GateResult, list[dict]]:
+def audit_marts_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        gate = quality.run_checkpoint(settings, "mart_gate", con)
-        return gate, quality.record_alerts(con, quality.alerts_from_gate(gate), run_id)
+        gate = gates.run_checkpoint(settings, "mart_gate", con)
+        return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
 
 
-def publish_stage(settings: Settings, run_id: str) -> publish.PublishResult:
+def publish_stage(settings: Settings, run_id: str) -> marts.PublishResult:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
-        return publish.publish_marts(con, settings.published_dir, run_id)
+        return marts.publish_marts(con, settings.published_dir, run_id)
 
 
 def finish_run(settings: Settings, report: RunReport) -> None:
@@ -135,7 +137,7 @@ def absorb_ingest(report: RunReport, summary: IngestSummary) -> None:
     report.problems = summary.problems
 
 
-def absorb_gate(report: RunReport, gate: quality.GateResult, new_alerts: list[dict]) -> None:
+def absorb_gate(report: RunReport, gate: gates.GateResult, new_alerts: list[dict]) -> None:
     if gate.checkpoint == "row_gate":
         report.row_gate = gate.summary()
         report.rows_kept_out = len(gate.error_row_ids())
@@ -146,7 +148,7 @@ def absorb_gate(report: RunReport, gate: quality.GateResult, new_alerts: list[di
     report.new_alerts.extend(new_alerts)
 
 
-def conclude(settings: Settings, report: RunReport, mart_gate: quality.GateResult) -> None:
+def conclude(settings: Settings, report: RunReport, mart_gate: gates.GateResult) -> None:
     """Publish when the blocking checks passed, then the readers' pages (dbt docs, report.html); otherwise say why
     and leave the published files alone."""
     if not mart_gate.passed:
@@ -163,7 +165,7 @@ def conclude(settings: Settings, report: RunReport, mart_gate: quality.GateResul
 
 def publish_readers_pages(settings: Settings, run_id: str) -> None:
     """After a good publish: the dbt docs, then the HTML report (last, so it always shows the new publish)."""
-    dbt_docs.publish_docs(settings)
+    docs.publish_docs(settings)
     report_html.write_report(settings, run_id)
 
 

@@ -13,9 +13,8 @@ import urllib.error
 from pathlib import Path
 
 import duckdb
-
 from citytrade.config import Settings
-from citytrade.releases import ReleaseError, as_date, discover_releases, sidecar_for
+from citytrade.ingest.releases import ReleaseError, as_date, discover_releases, sidecar_for
 
 # ---- transient failures: worth a retry; everything else (bad data, a failed dbt model, a failed gate) is not
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
-
 from citytrade import scheduling
 from citytrade.config import Settings
 from flows.run_pipeline import run_pipeline

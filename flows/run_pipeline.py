@@ -7,10 +7,10 @@ import os
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-
-from citytrade import alerts, pipeline, quality, scheduling
+from citytrade import pipeline, scheduling
 from citytrade.config import Settings
-from citytrade.report import rankings_markdown, validation_markdown
+from citytrade.publish.summaries import rankings_markdown, validation_markdown
+from citytrade.quality import gates, notify
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -63,16 +63,16 @@ def publish(settings: Settings, report: pipeline.RunReport, mart_gate) -> pipeli
 
 
 @task(name="GX Data Docs")
-def data_docs(settings: Settings, *gates) -> int:
+def data_docs(settings: Settings, *results) -> int:
     """The Data Docs of this run's gates, readable offline; after a blocked publish too: they show what was found."""
-    return quality.build_data_docs(settings, *gates)
+    return gates.build_data_docs(settings, *results)
 
 
 @task(name="notify people")
-def notify(report: pipeline.RunReport) -> str:
+def notify_people(report: pipeline.RunReport) -> str:
     """One grouped alert per run; the channels' URLs come from the environment or a Prefect Secret block."""
     secret_value = None
-    block = os.environ.get(alerts.ALERT_SECRET_BLOCK_ENV)
+    block = os.environ.get(notify.ALERT_SECRET_BLOCK_ENV)
     if block:
         from prefect.blocks.system import Secret
 
@@ -80,7 +80,7 @@ def notify(report: pipeline.RunReport) -> str:
             secret_value = Secret.load(block).get()
         except Exception as exc:  # a missing block must not hide the run's own outcome
             get_run_logger().warning("alert secret block %s could not be read: %s", block, exc)
-    return alerts.notify_report(report, secret_value).outcome
+    return notify.notify_report(report, secret_value).outcome
 
 
 @flow(name="citytrade-pipeline", log_prints=True)
@@ -111,7 +111,7 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             raise
         finally:
             pipeline.finish_run(settings, report)
-            notify(report)
+            notify_people(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")
     if report.status == "published":
         create_markdown_artifact(key="rankings-summary", markdown=rankings_markdown(settings), description="Latest city rankings")

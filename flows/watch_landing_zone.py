@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-
-from citytrade import scheduling, sources
+from citytrade import scheduling
+from citytrade.ingest import sources
 from citytrade.config import Settings
 from flows.run_pipeline import TRANSIENT_RETRIES, run_pipeline
 

@@ -45,10 +45,6 @@ def setup() -> None:
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REPO / "requirements.lock")], check=True)
     subprocess.run([*pip, "--no-deps", "-e", str(REPO)], check=True)
-    # New homes then start from a migrated Prefect database instead of migrating their own (7 s; prefect_api.py)
-    print("preparing the Prefect database template", file=sys.stderr)
-    offline = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    subprocess.run([str(BIN / "python"), "-m", "citytrade.prefect_api"], check=True, env={**os.environ, **offline})
     STAMP.write_text(_fingerprint())
 
 

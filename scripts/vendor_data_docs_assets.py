@@ -1,4 +1,4 @@
-"""Fetch the CSS/JS the GX Data Docs load from CDNs, from the npm registry (`npm pack`), into citytrade/data_docs_assets/.
+"""Fetch the CSS/JS the GX Data Docs load from CDNs, from the npm registry (`npm pack`), into citytrade/quality/data_docs_assets/.
 
 Run once when GX's templates change (citytrade/data_docs.py lists each asset); the files are committed so
 the docs open styled with no network at all.

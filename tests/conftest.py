@@ -79,7 +79,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PREFECT_API_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "citytrade.cli", *args], cwd=cwd or REPO, env=full_env,
+        [sys.executable, "-m", "citytrade.cli.main", *args], cwd=cwd or REPO, env=full_env,
         capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-
 from citytrade.prefect_api import template_dir
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 
@@ -146,7 +145,7 @@ def test_run_attempts_no_connection_beyond_loopback(tmp_path):
 
 
 def test_home_and_raw_dir_may_come_before_or_after_the_command(tmp_path):
-    from citytrade.cli import build_parser
+    from citytrade.cli.main import build_parser
 
     parser = build_parser()
     before = parser.parse_args(["--home", "H", "--raw-dir", "R", "status"])

@@ -6,7 +6,6 @@ import hashlib
 
 import duckdb
 import pytest
-
 from citytrade import warehouse
 from conftest import SAMPLE_RAW, run_flow
 

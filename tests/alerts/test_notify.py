@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
-
-from citytrade import alerts
+from citytrade.quality import notify as alerts
 from citytrade.config import SEEDS_DIR
 from conftest import run_cli, write_release
 from receiver import Receiver

@@ -51,8 +51,8 @@ def test_docs_page_sends_no_usage_statistics(sample_home):
 def test_docs_are_made_again_only_when_the_project_or_a_relation_changed(sample_home, tmp_path):
     """A run whose project and relations are unchanged keeps the published docs (no `dbt docs generate`, issue #8)."""
     import shutil
-
-    from citytrade import dbt_docs, warehouse
+    from citytrade import warehouse
+    from citytrade.transform import docs as dbt_docs
     from citytrade.config import Settings
     from conftest import SAMPLE_RAW
 
@@ -69,7 +69,7 @@ def test_docs_are_made_again_only_when_the_project_or_a_relation_changed(sample_
         con.execute("alter table marts.releases add column reviewer varchar")
     dbt_docs.publish_docs(settings)
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
-    assert "reviewer" in catalog["nodes"]["model.citytrade.releases"]["columns"]
+    assert "reviewer" in catalog["nodes"]["model.citytrade.ingest.releases"]["columns"]
 
 
 def test_a_run_logs_dbt_at_warn_docs_included(sample_home):

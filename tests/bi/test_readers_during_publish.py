@@ -121,7 +121,7 @@ def test_readers_during_a_publishing_run_see_whole_publishes_and_do_not_block_it
     marker = home / "paused-at-publish"
     with Readers(published) as readers:
         process = subprocess.Popen(
-            [sys.executable, "-m", "citytrade.cli", "run", "--raw-dir", str(SAMPLE_RAW), "--home", str(home)],
+            [sys.executable, "-m", "citytrade.cli.main", "run", "--raw-dir", str(SAMPLE_RAW), "--home", str(home)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:

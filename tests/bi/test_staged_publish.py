@@ -9,8 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from citytrade import pipeline, publish, quality
+from citytrade import pipeline
+from citytrade.publish import marts as publish
+from citytrade.quality import gates as quality
 from citytrade.config import Settings
 from citytrade.warehouse import connect
 

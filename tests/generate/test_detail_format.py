@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from conftest import write_release
-
-from citytrade.ingest import ingest_releases
+from citytrade.ingest.load import ingest_releases
 from citytrade.warehouse import connect
 
 DETAIL = """\
@@ -78,7 +77,7 @@ def _loaded(raw_dir, warehouse) -> list[tuple]:
 
 
 def test_a_clean_file_is_loaded_from_its_typed_read_with_the_rows_the_text_read_gives(raw_dir, tmp_path, monkeypatch):
-    from citytrade.parsers.citytrade_detail_v1 import DetailRows
+    from citytrade.ingest.parsers.citytrade_detail_v1 import DetailRows
 
     write_release(raw_dir, "detail_2024.csv", CLEAN, format="citytrade-detail-v1", unit="10k_yuan", synthetic="true")
     checked = DetailRows._load_checked

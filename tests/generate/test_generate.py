@@ -9,11 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from citytrade.areas import default_resolver
-from citytrade.generate import FAULTS_FILE, generate
-from citytrade.releases import discover_releases, read_sidecar
-from citytrade.units import known_units
+from citytrade.ingest.areas import default_resolver
+from citytrade.synthetic import FAULTS_FILE, generate
+from citytrade.ingest.releases import discover_releases, read_sidecar
+from citytrade.ingest.units import known_units
 from conftest import run_cli, run_flow
 
 

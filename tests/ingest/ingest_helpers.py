@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from citytrade import pipeline, transform
+from citytrade import pipeline
+from citytrade.transform import build as transform
 from citytrade.config import Settings
 
 # Raw tables to fct_trade, fct_trade_monthly and fct_trade_history, with the seeds and dim_area their tests join.

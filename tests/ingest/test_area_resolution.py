@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-
-from citytrade.areas import AreaResolver, UnknownArea
+from citytrade.ingest.areas import AreaResolver, UnknownArea
 from citytrade.config import SEEDS_DIR
 
 AREAS = list(csv.DictReader(open(SEEDS_DIR / "areas.csv", encoding="utf-8")))

@@ -9,8 +9,9 @@ import sys
 
 import duckdb
 import pytest
-
-from citytrade import ingest, quality, warehouse
+from citytrade import warehouse
+from citytrade.ingest import load as ingest
+from citytrade.quality import gates as quality
 from conftest import REPO, SAMPLE_RAW, write_release
 
 RELEASES = 120  # more than one batch (ingest.BATCH_RELEASES)
@@ -99,7 +100,9 @@ def test_ingest_and_the_gate_extracts_leave_pandas_unimported(sample_home, tmp_p
     script = f"""
 import sys
 from pathlib import Path
-from citytrade import ingest, quality, warehouse
+from citytrade import warehouse
+from citytrade.ingest import load as ingest
+from citytrade.quality import gates as quality
 summary = ingest.ingest_releases(Path({str(SAMPLE_RAW)!r}), Path({str(tmp_path / "new.duckdb")!r}), "run-1")
 with warehouse.open_warehouse(Path({str(tmp_path / "gated.duckdb")!r})) as con:
     quality.extract_datasets(con, quality.load_checkpoint_spec("row_gate"), Path({str(tmp_path / "extracts")!r}))

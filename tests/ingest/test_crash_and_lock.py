@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-
 from citytrade import warehouse
 from conftest import REPO, run_cli, write_release
 
@@ -27,7 +26,7 @@ def _landing_zone(raw):
 def _start_ingest(raw, home) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
     return subprocess.Popen(
-        [sys.executable, "-m", "citytrade.cli", "ingest", "--raw-dir", str(raw), "--home", str(home)],
+        [sys.executable, "-m", "citytrade.cli.main", "ingest", "--raw-dir", str(raw), "--home", str(home)],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -101,7 +100,7 @@ def test_ingest_with_wait_queues_behind_the_run_holding_the_lock(raw_dir, home):
     first.send_signal(signal.SIGSTOP)  # holds the lock until continued
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
     second = subprocess.Popen(
-        [sys.executable, "-m", "citytrade.cli", "ingest", "--wait", "--raw-dir", str(raw_dir), "--home", str(home)],
+        [sys.executable, "-m", "citytrade.cli.main", "ingest", "--wait", "--raw-dir", str(raw_dir), "--home", str(home)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     _wait_until_blocked_on_a_lock(second.pid)

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from citytrade import warehouse
 from conftest import write_release
 from ingest_helpers import load_and_build, query

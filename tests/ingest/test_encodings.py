@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from citytrade import warehouse
-from citytrade.ingest import ingest_releases
+from citytrade.ingest.load import ingest_releases
 from conftest import SAMPLE_RAW
 
 NBS = SAMPLE_RAW / "nbs" / "A060101.csv"

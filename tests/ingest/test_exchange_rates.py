@@ -6,10 +6,9 @@ import csv
 from statistics import mean
 
 import pytest
-
 from citytrade import warehouse
 from citytrade.config import SEEDS_DIR
-from citytrade.ingest import ingest_releases
+from citytrade.ingest.load import ingest_releases
 from conftest import write_release
 from ingest_helpers import load_and_build, query
 

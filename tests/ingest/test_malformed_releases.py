@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
-from citytrade import pipeline, state, warehouse
+from citytrade import pipeline, warehouse
+from citytrade.cli import readers as state
 from citytrade.config import Settings
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "malformed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from citytrade import warehouse
 from conftest import write_release
 from ingest_helpers import load_and_build, query

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import yaml
-
 from citytrade.config import DBT_PROJECT_DIR
 from conftest import SAMPLE_RAW, run_cli
 

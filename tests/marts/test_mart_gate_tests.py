@@ -4,8 +4,7 @@ make: a scheduled run leaves those dbt tests to CI (issue #8) without judging le
 from __future__ import annotations
 
 import yaml
-
-from citytrade import quality
+from citytrade.quality import gates as quality
 from citytrade.config import DBT_PROJECT_DIR
 
 
@@ -90,8 +89,7 @@ def test_the_coverage_check_notices_a_dbt_test_the_suite_lacks():
 
 def test_a_run_leaves_the_gated_marts_dbt_tests_to_ci_and_citytrade_build_runs_them(sample_home, tmp_path):
     import shutil
-
-    from citytrade import transform
+    from citytrade.transform import build as transform
     from citytrade.config import Settings
     from conftest import SAMPLE_RAW
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from citytrade.config import DBT_PROJECT_DIR, Settings
 
 

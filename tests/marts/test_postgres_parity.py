@@ -7,11 +7,9 @@ import decimal
 import math
 
 import pytest
-
 from citytrade import warehouse
 from citytrade.config import Settings
-from citytrade.transform import build_models
-
+from citytrade.transform.build import build_models
 from pg_cluster import NoPostgres, start_cluster, stop_cluster
 
 SELECTION = ["seeds", "+path:models/marts"]  # the marts and everything they are built from

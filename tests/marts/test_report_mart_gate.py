@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import duckdb
-
-from citytrade import quality
+from citytrade.quality import gates as quality
 from citytrade.config import Settings
 
 

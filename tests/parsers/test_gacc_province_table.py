@@ -7,10 +7,9 @@ import io
 
 import openpyxl
 import pytest
-
-from citytrade.areas import default_resolver
-from citytrade.parsers import PARSERS, gacc_province_table
-from citytrade.releases import discover_releases
+from citytrade.ingest.areas import default_resolver
+from citytrade.ingest.parsers import PARSERS, gacc_province_table
+from citytrade.ingest.releases import discover_releases
 
 SIDECAR = """\
 format: gacc-province-table

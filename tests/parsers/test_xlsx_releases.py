@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import openpyxl
-
-from citytrade.areas import default_resolver
-from citytrade.parsers import citytrade_v1
-from citytrade.releases import discover_releases
+from citytrade.ingest.areas import default_resolver
+from citytrade.ingest.parsers import citytrade_v1
+from citytrade.ingest.releases import discover_releases
 from conftest import write_release
 
 CSV_TWIN = """\

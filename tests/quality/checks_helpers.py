@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-
-from citytrade import pipeline, quality, warehouse
+from citytrade import pipeline, warehouse
+from citytrade.quality import gates as quality
 from citytrade.config import EXPECTATIONS_DIR, Settings
 from conftest import write_release
 

@@ -10,8 +10,8 @@ from collections import Counter
 from PIL import Image
 
 from checks_helpers import row_gate, synthetic_release
-from citytrade import quality
-from citytrade.data_docs import data_docs_site
+from citytrade.quality import gates as quality
+from citytrade.quality.data_docs import data_docs_site
 
 BOOTSTRAP_TEXT = (33, 37, 41)  # bootstrap 4's body colour #212529; a browser's default is black
 

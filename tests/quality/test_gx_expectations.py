@@ -7,8 +7,8 @@ import math
 
 import pandas as pd
 import pytest
-
-from citytrade import gx_expectations, quality
+from citytrade.quality import expectations as gx_expectations
+from citytrade.quality import gates as quality
 
 
 @pytest.fixture(scope="module")

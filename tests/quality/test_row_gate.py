@@ -6,8 +6,8 @@ import shutil
 
 import duckdb
 import pytest
-
-from citytrade import quality, warehouse
+from citytrade import warehouse
+from citytrade.quality import gates as quality
 from citytrade.config import EXPECTATIONS_DIR
 from checks_helpers import expectations_with_a_broken_check, prepare, run_row_gate
 from conftest import SAMPLE_RAW, run_flow, write_release

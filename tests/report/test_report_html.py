@@ -11,9 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from citytrade.config import Settings
-from citytrade.report_html import _open_alerts_from_warehouse, render_report
+from citytrade.publish.report_html import _open_alerts_from_warehouse, render_report
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -13,8 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 from rich.console import Console
-
-from citytrade.run_progress import STAGES, TASK_LOGGER, stage_progress
+from citytrade.cli.progress import STAGES, TASK_LOGGER, stage_progress
 from conftest import REPO, SAMPLE_RAW
 
 logger = logging.getLogger(TASK_LOGGER)
@@ -71,7 +70,7 @@ def test_run_in_a_terminal_shows_every_stage_and_still_publishes(tmp_path):
     log = tmp_path / "terminal.log"
     env = {k: v for k, v in os.environ.items() if k not in {"PREFECT_API_URL", "PREFECT_HOME"}}
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
-    command = f"{sys.executable} -m citytrade.cli run --raw-dir '{SAMPLE_RAW}' --home '{tmp_path / 'home'}'"
+    command = f"{sys.executable} -m citytrade.cli.main run --raw-dir '{SAMPLE_RAW}' --home '{tmp_path / 'home'}'"
     result = subprocess.run(["script", "-qec", command, str(log)], cwd=REPO, env=env, capture_output=True, timeout=600)
     assert result.returncode == 0, log.read_text(errors="replace")[-3000:]
     screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", log.read_text(encoding="utf-8", errors="replace")).replace("\r", "\n")

@@ -119,7 +119,7 @@ def citytrade_command(
     if pause_at:
         env["CITYTRADE_TEST_PAUSE_AT"] = pause_at
     return subprocess.Popen(
-        [sys.executable, "-m", "citytrade.cli", *args, "--raw-dir", str(raw), "--home", str(home)],
+        [sys.executable, "-m", "citytrade.cli.main", *args, "--raw-dir", str(raw), "--home", str(home)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 

@@ -217,7 +217,7 @@ def latest_artifact(client, run_id: str, key: str) -> str:
 
 def test_status_reads_the_last_runs_from_the_prefect_api(prefect_server, triggered):
     result = subprocess.run(
-        [sys.executable, "-m", "citytrade.cli", "status", "--home", str(triggered["homes"]["monthly-customs-release"])],
+        [sys.executable, "-m", "citytrade.cli.main", "status", "--home", str(triggered["homes"]["monthly-customs-release"])],
         cwd=REPO, env=prefect_server.env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -236,7 +236,7 @@ class ServeOnServer:
         self.log = log
         with open(log, "wb") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "citytrade.cli", "--raw-dir", str(SAMPLE_RAW), "--home", str(home), "serve"],
+                [sys.executable, "-m", "citytrade.cli.main", "--raw-dir", str(SAMPLE_RAW), "--home", str(home), "serve"],
                 cwd=REPO, env={**server.env, **extra_env}, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 180

@@ -17,8 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import duckdb
-
-from citytrade import quality
+from citytrade.quality import gates as quality
 from harness import citytrade_command, copy_home, finish, prefect_server, published_once  # noqa: F401 (fixtures)
 
 # Columns that say when or in which run something happened; everything else must be equal between two publishes.
@@ -142,7 +141,7 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
     from conftest import REPO
 
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    result = subprocess.run([sys.executable, "-m", "citytrade.cli", "status", "--home", str(published_once)],
+    result = subprocess.run([sys.executable, "-m", "citytrade.cli.main", "status", "--home", str(published_once)],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     runs_section = result.stdout.split("published:")[0]

@@ -9,10 +9,9 @@ import urllib.error
 import duckdb
 import pytest
 from prefect import flow, task
-
-from citytrade.releases import ReleaseError
+from citytrade.ingest.releases import ReleaseError
 from citytrade.scheduling import is_transient
-from citytrade.transform import BuildError
+from citytrade.transform.build import BuildError
 from flows.run_pipeline import TRANSIENT_RETRIES
 
 FAST = {**TRANSIENT_RETRIES, "retry_delay_seconds": 0}

@@ -10,10 +10,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from citytrade.config import Settings
-from citytrade.releases import discover_releases
-from citytrade.sources import SourceError, pull_sources
+from citytrade.ingest.releases import discover_releases
+from citytrade.ingest.sources import SourceError, pull_sources
 
 CSV = "area,year,month_from,month_to,total\nShenzhen,2025,1,12,4.5\n"
 META = "format: citytrade-v1\npublisher: test publisher\npublished_on: 2026-01-20\nunit: trillion_yuan\nbasis: firm_location\n"

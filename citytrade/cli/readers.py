@@ -8,7 +8,6 @@ import os
 import urllib.request
 
 import duckdb
-
 from citytrade.config import Settings
 
 

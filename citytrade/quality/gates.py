@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import yaml
-
 from citytrade.config import EXPECTATIONS_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -179,7 +178,7 @@ def run_checkpoint(settings: Settings, name: str, con: duckdb.DuckDBPyConnection
 def build_data_docs(settings: Settings, *gates: GateResult) -> int:
     """Build the Data Docs pages of these checkpoint runs and the index, once per run, and make them readable
     offline (the CSS and JS shipped with citytrade); with no gates, the whole site. Returns the pages made local."""
-    from citytrade.data_docs import data_docs_site, localise_data_docs
+    from citytrade.quality.data_docs import data_docs_site, localise_data_docs
 
     identifiers = [identifier for gate in gates for identifier in gate.docs_resources]
     _context(settings.gx_dir).build_data_docs(resource_identifiers=identifiers or None)
@@ -232,7 +231,7 @@ def _build_checkpoint(gx_dir: Path, spec: dict, extracts_dir: Path, expectations
 def _context(gx_dir: Path):
     import great_expectations as gx
 
-    import citytrade.gx_expectations  # noqa: F401  (registers citytrade's expectation before any suite is read)
+    import citytrade.quality.expectations  # noqa: F401  (registers citytrade's expectation before any suite is read)
 
     return gx.get_context(mode="file", project_root_dir=str(gx_dir))
 

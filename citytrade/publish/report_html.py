@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-
 from citytrade.config import Settings
 
 REPORT_NAME = "report.html"

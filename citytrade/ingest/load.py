@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-
-from citytrade.areas import AreaResolver, default_resolver
-from citytrade.parsers import PARSERS
-from citytrade.parsers.base import ParsedRelease
-from citytrade.releases import Release, ReleaseError, discover_releases, require_common_fields
+from citytrade.ingest.areas import AreaResolver, default_resolver
+from citytrade.ingest.parsers import PARSERS
+from citytrade.ingest.parsers.base import ParsedRelease
+from citytrade.ingest.releases import Release, ReleaseError, discover_releases, require_common_fields
 from citytrade.warehouse import open_warehouse, utc_now
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,10 @@
 """Parser for `citytrade-v1`: one row per area and month window, English or Chinese headers."""
 
 from __future__ import annotations
-
-from citytrade.areas import AreaResolver, UnknownArea
-from citytrade.parsers.base import MEASURES, ParsedRelease, as_int, check_unit, read_table, trade_defaults, trade_row
-from citytrade.releases import Release, ReleaseError
-from citytrade.units import BadValue, parse_figure
+from citytrade.ingest.areas import AreaResolver, UnknownArea
+from citytrade.ingest.parsers.base import MEASURES, ParsedRelease, as_int, check_unit, read_table, trade_defaults, trade_row
+from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.units import BadValue, parse_figure
 
 ALIASES = {
     "area": ("area", "地区", "城市", "省份", "region"),

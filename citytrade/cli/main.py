@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-
 from citytrade.config import Settings
 
 EXIT_OK = 0
@@ -105,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(settings: Settings, args) -> int:
     """The pipeline flow, on the Prefect API configured (PREFECT_API_URL), else on Prefect's ephemeral one."""
     from citytrade.pipeline import PublishBlocked
-    from citytrade.run_progress import stage_progress
+    from citytrade.cli.progress import stage_progress
 
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
     # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
@@ -151,14 +150,15 @@ def cmd_build(settings: Settings, args) -> int:
 
 
 def cmd_validate(settings: Settings, args) -> int:
-    from citytrade import pipeline, quality
+    from citytrade import pipeline
+    from citytrade.quality import gates
 
     run_id = pipeline.new_run_id()
     with pipeline.run_lock(settings, wait=args.wait):
         settings.ensure_dirs()
         row_gate, _ = pipeline.audit_rows_stage(settings, run_id)
         mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
-        quality.build_data_docs(settings, row_gate, mart_gate)
+        gates.build_data_docs(settings, row_gate, mart_gate)
     for gate in (row_gate, mart_gate):
         print(gate.summary())
         for finding in gate.findings:
@@ -182,16 +182,16 @@ def cmd_publish(settings: Settings, args) -> int:
 
 
 def cmd_status(settings: Settings, args) -> int:
-    from citytrade import state
+    from citytrade.cli import readers
 
-    print(state.status_text(settings))
+    print(readers.status_text(settings))
     return EXIT_OK
 
 
 def cmd_alerts(settings: Settings, args) -> int:
-    from citytrade import state
+    from citytrade.cli import readers
 
-    alerts = state.open_alerts(settings, include_all=args.all)
+    alerts = readers.open_alerts(settings, include_all=args.all)
     if not alerts:
         print("no open alerts")
     for alert in alerts:
@@ -200,9 +200,9 @@ def cmd_alerts(settings: Settings, args) -> int:
 
 
 def cmd_rankings(settings: Settings, args) -> int:
-    from citytrade import state
+    from citytrade.cli import readers
 
-    rows = state.ranking_rows(settings, year=args.year, month_to=args.month_to, basis=args.basis, by=args.by, level=args.level, top=args.top)
+    rows = readers.ranking_rows(settings, year=args.year, month_to=args.month_to, basis=args.basis, by=args.by, level=args.level, top=args.top)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
@@ -210,13 +210,13 @@ def cmd_rankings(settings: Settings, args) -> int:
 
     # a terminal gets its own width and colours; a pipe or file gets plain text wide enough for one row per line
     console = Console() if sys.stdout.isatty() else Console(width=132, no_color=True, soft_wrap=False)
-    console.print(state.ranking_table(rows, by=args.by))
+    console.print(readers.ranking_table(rows, by=args.by))
     return EXIT_OK
 
 
 def cmd_generate(settings: Settings, args) -> int:
     from citytrade.config import PROJECT_ROOT
-    from citytrade.generate import generate
+    from citytrade.synthetic import generate
 
     out = Path(args.out).resolve()
     sample = (PROJECT_ROOT / "data" / "raw").resolve()

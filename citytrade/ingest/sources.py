@@ -14,9 +14,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import yaml
-
 from citytrade.config import Settings
-from citytrade.releases import SIDECAR_SUFFIX, file_sha256
+from citytrade.ingest.releases import SIDECAR_SUFFIX, file_sha256
 from citytrade.scheduling import is_transient
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from citytrade.config import SEEDS_DIR
 
 FORMAT = "citytrade-v1"

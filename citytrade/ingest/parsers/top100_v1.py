@@ -1,11 +1,10 @@
 """Parser for `top100-v1`: the annual Top 100 foreign-trade cities ranking, complete or partial."""
 
 from __future__ import annotations
-
-from citytrade.areas import AreaResolver, UnknownArea
-from citytrade.parsers.base import ParsedRelease, as_int, read_table
-from citytrade.releases import Release, ReleaseError
-from citytrade.units import BadValue, parse_figure
+from citytrade.ingest.areas import AreaResolver, UnknownArea
+from citytrade.ingest.parsers.base import ParsedRelease, as_int, read_table
+from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.units import BadValue, parse_figure
 
 REQUIRED = ("year", "rank", "area")
 SUBINDEX_PREFIX = "subindex_"

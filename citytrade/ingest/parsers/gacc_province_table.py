@@ -15,11 +15,10 @@ from a title row such as "2024年11月".
 from __future__ import annotations
 
 import re
-
-from citytrade.areas import NATION_CODE, AreaResolver, UnknownArea
-from citytrade.parsers.base import MEASURES, ParsedRelease, as_int, is_note_row, read_rows, trade_defaults, trade_row
-from citytrade.releases import Release, ReleaseError
-from citytrade.units import BadValue, parse_figure
+from citytrade.ingest.areas import NATION_CODE, AreaResolver, UnknownArea
+from citytrade.ingest.parsers.base import MEASURES, ParsedRelease, as_int, is_note_row, read_rows, trade_defaults, trade_row
+from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.units import BadValue, parse_figure
 
 AREA_HEADERS = ("地区", "省份", "省市", "省区市", "收发货人所在地", "经营单位所在地", "境内目的地", "货源地",
                 "境内目的地/货源地", "境内目的地和货源地", "area", "region", "province")  # fmt: skip

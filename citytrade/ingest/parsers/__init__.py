@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Protocol
-
-from citytrade.areas import AreaResolver
-from citytrade.parsers import citytrade_detail_v1, citytrade_v1, gacc_province_table, nbs_easyquery, top100_v1
-from citytrade.parsers.base import ParsedRelease
-from citytrade.releases import Release
+from citytrade.ingest.areas import AreaResolver
+from citytrade.ingest.parsers import citytrade_detail_v1, citytrade_v1, gacc_province_table, nbs_easyquery, top100_v1
+from citytrade.ingest.parsers.base import ParsedRelease
+from citytrade.ingest.releases import Release
 
 
 class Parser(Protocol):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from citytrade.config import DBT_PROJECT_DIR, Settings, dbt_project_files
 
 

@@ -9,7 +9,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
 from citytrade.config import SEEDS_DIR
 
 NATION_CODE = "000000"

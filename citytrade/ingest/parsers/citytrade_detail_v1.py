@@ -14,11 +14,10 @@ casts, about half of its load (issue #8).
 from __future__ import annotations
 
 import duckdb
-
-from citytrade.areas import AreaResolver, UnknownArea
-from citytrade.parsers.base import ParsedRelease, trade_defaults
-from citytrade.releases import Release, ReleaseError
-from citytrade.units import known_units
+from citytrade.ingest.areas import AreaResolver, UnknownArea
+from citytrade.ingest.parsers.base import ParsedRelease, trade_defaults
+from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.units import known_units
 
 COLUMNS = ("area", "year", "month_from", "month_to", "partner_region", "hs_section", "exports", "imports")
 

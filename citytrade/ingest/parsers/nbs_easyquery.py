@@ -1,11 +1,10 @@
 """Parser for `nbs-easyquery`: the long export of the National Bureau of Statistics data portal."""
 
 from __future__ import annotations
-
-from citytrade.areas import AreaResolver, UnknownArea
-from citytrade.parsers.base import ParsedRelease, as_int, read_table, trade_defaults, trade_row
-from citytrade.releases import Release, ReleaseError
-from citytrade.units import BadValue, parse_figure
+from citytrade.ingest.areas import AreaResolver, UnknownArea
+from citytrade.ingest.parsers.base import ParsedRelease, as_int, read_table, trade_defaults, trade_row
+from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.units import BadValue, parse_figure
 
 # Indicator codes and the attribution basis each measures (all are total imports + exports).
 INDICATOR_BASIS = {

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-
-from citytrade.report_html import REPORT_NAME
+from citytrade.publish.report_html import REPORT_NAME
 from citytrade.scheduling import pause_point
 
 

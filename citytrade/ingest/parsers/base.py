@@ -9,9 +9,8 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
-
-from citytrade.releases import BASES, Release, ReleaseError
-from citytrade.units import has_cny_usd_rate, known_units
+from citytrade.ingest.releases import BASES, Release, ReleaseError
+from citytrade.ingest.units import has_cny_usd_rate, known_units
 
 # A row whose only cell starts like this is a note under or above the table, not data.
 NOTE_PREFIXES = ("注", "说明", "资料来源", "数据来源", "备注", "note", "source", "*")

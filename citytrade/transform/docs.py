@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-
 from citytrade.config import DBT_PROJECT_DIR, Settings, dbt_project_files
 
 
@@ -32,7 +31,7 @@ def publish_docs(settings: Settings) -> Path:
     fingerprint = docs_fingerprint(settings)
     if (docs_dir / "index.html").is_file() and _read(docs_dir / FINGERPRINT_NAME) == fingerprint:
         return docs_dir / "index.html"
-    from citytrade.transform import dbt_args, parsed_manifest
+    from citytrade.transform.build import dbt_args, parsed_manifest
 
     target = settings.dbt_target_dir
     result = dbtRunner(manifest=parsed_manifest(settings)).invoke(["docs", "generate", "--static", *dbt_args(settings)])
@@ -60,7 +59,6 @@ def publish_docs(settings: Settings) -> Path:
 def docs_fingerprint(settings: Settings) -> str:
     """What the docs depend on: the dbt project's files, dbt's version, and every relation's columns and types."""
     from importlib.metadata import version
-
     from citytrade import warehouse
 
     digest = hashlib.sha256(version("dbt-core").encode())

@@ -1,0 +1,1 @@
+"""The `citytrade` command and what it reads for people."""

@@ -1,0 +1,1 @@
+"""Publish: the marts swapped in for readers, the HTML report, summaries for Prefect artifacts."""

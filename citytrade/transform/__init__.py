@@ -1,0 +1,1 @@
+"""Transform: the dbt project built against the warehouse, and its docs."""
