@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from citytrade.data_docs import ASSETS, ASSETS_DIR, EXTRA_FILES  # noqa: E402
+from citytrade.quality.data_docs import ASSETS, ASSETS_DIR, EXTRA_FILES  # noqa: E402
 
 
 def main() -> int:

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from citytrade.prefect_api import template_dir
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 
 IGNORED = {".venv", "__pycache__", ".pytest_cache", ".git"}
@@ -34,7 +33,7 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     cwd.mkdir()
     user_home = tmp_path / "user-home"
     user_home.mkdir()
-    repo_before, raw_before, template_before = _tree(REPO), _tree(raw), _tree(template_dir())
+    repo_before, raw_before = _tree(REPO), _tree(raw)
     env = {"HOME": str(user_home)}
     full_env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
     result = subprocess.run(
@@ -48,65 +47,21 @@ def test_run_with_any_raw_dir_and_home_writes_only_under_home(tmp_path):
     assert _tree(raw) == raw_before
     assert list(cwd.iterdir()) == []
     assert list(user_home.iterdir()) == []
-    # the run's own temporary Prefect API (started before the imports, issue #8) is gone with the run
-    port = re.search(r"Starting temporary Prefect API on http://127\.0\.0\.1:(\d+)", result.stderr).group(1)
-    assert _server_processes(port) == [], "the temporary Prefect API outlived the run"
-    assert (home / "logs" / "prefect-api.log").is_file()
-    # the new home's Prefect database is a copy of the environment's migrated template (issue #8), and Prefect ran on it
-    assert _block_types(home / "prefect" / "prefect.db") == _block_types(template_dir() / "prefect.db")
-    assert _tree(template_dir()) == template_before  # read, never written, by a run
+    # Prefect's ephemeral API kept its database in the home's PREFECT_HOME, and is gone with the run
+    assert _server_processes(home / "prefect") == []
     with sqlite3.connect(home / "prefect" / "prefect.db") as db:
         assert db.execute("select count(*) from flow_run where state_type = 'COMPLETED'").fetchone()[0] == 1
 
 
-def _block_types(database: Path) -> list[tuple]:
-    """Block types with their creation times: equal only if one database is a copy of the other."""
-    with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as db:  # reads without a -shm file beside it
-        return db.execute("select slug, created from block_type order by slug").fetchall()
-
-
-def test_the_template_is_a_migrated_empty_prefect_database_that_new_homes_copy(tmp_path, monkeypatch):
-    """What `scripts/dev.py` set-up runs (`python -m citytrade.prefect_api`), here into a folder of the test's."""
-    from citytrade import prefect_api
-
-    monkeypatch.setattr(prefect_api, "template_dir", lambda: tmp_path / "template")
-    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "unused"))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert prefect_api.make_template() == 0
-    with sqlite3.connect(f"file:{tmp_path / 'template' / 'prefect.db'}?immutable=1", uri=True) as db:
-        assert db.execute("select count(*) from alembic_version").fetchone()[0] == 1  # migrated to head
-        assert db.execute("select count(*) from block_type").fetchone()[0] > 0  # blocks registered
-        assert db.execute("select count(*) from flow_run").fetchone()[0] == 0  # nothing run on it
-    assert prefect_api.seed_prefect_home(tmp_path / "home")
-    assert _block_types(tmp_path / "home" / "prefect.db") == _block_types(tmp_path / "template" / "prefect.db")
-
-
-def test_a_configured_prefect_database_is_not_seeded(tmp_path):
-    """With a database URL of its own, the temporary API creates that database; the home gets no template copy."""
-    script = (
-        "from pathlib import Path\n"
-        "from citytrade.prefect_api import TemporaryAPI\n"
-        "api = TemporaryAPI.start_if_needed(Path('api.log'))\n"
-        "api.startup_timeout = 100  # a new database migrates from nothing: 7 s here, over 20 s on a slow spell\n"
-        "api.wait_ready()\n"
-        "api.stop()\n"
-    )
-    own = tmp_path / "own.db"
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{own}")
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert own.is_file() and not (tmp_path / "home" / "prefect.db").exists()
-
-
-def _server_processes(port: str) -> list[int]:
+def _server_processes(prefect_home: Path) -> list[int]:
+    """Live processes whose PREFECT_HOME is this one: the ephemeral server of a run, if it outlived the run."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"prefect.server.api.server:create_app" in command and port.encode() in command:
+        if f"PREFECT_HOME={prefect_home}".encode() in environment:
             found.append(int(entry.name))
     return found
 
@@ -153,23 +108,3 @@ def test_home_and_raw_dir_may_come_before_or_after_the_command(tmp_path):
     neither = parser.parse_args(["status"])
     assert (before.home, before.raw_dir) == (after.home, after.raw_dir) == ("H", "R")
     assert (neither.home, neither.raw_dir) == (None, None)
-
-
-def test_temporary_api_gives_way_to_a_server_named_in_prefect_toml(tmp_path):
-    """`citytrade run` starts its temporary API before Prefect is imported; Prefect's settings from a file still win."""
-    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n', encoding="utf-8")
-    script = (
-        "from pathlib import Path\n"
-        "from citytrade.prefect_api import TemporaryAPI\n"
-        "api = TemporaryAPI.start_if_needed(Path('api.log'))\n"
-        "print('started', api.port)\n"
-        "print('wanted', api.wanted())\n"
-        "api.stop()\n"
-        "print('running', api.process.poll() is None)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "wanted False" in result.stdout and "running False" in result.stdout
-    port = re.search(r"started (\d+)", result.stdout).group(1)
-    assert _server_processes(port) == []
