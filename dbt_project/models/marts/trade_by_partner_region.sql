@@ -62,7 +62,9 @@ final as (
         ), 0) as share_of_area_total_pct,
         latest.detail_rows,
         latest.release_id,
-        latest.published_on
+        latest.published_on,
+        {{ surrogate_key(['latest.area_code', 'latest.year', 'latest.month_from', 'latest.month_to', 'latest.basis',
+            'latest.partner_region']) }} as partner_figure_id
 
     from latest
     left join areas
