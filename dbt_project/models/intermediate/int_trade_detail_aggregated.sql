@@ -39,6 +39,7 @@ aggregated as (
 
     select
         detail.release_id,
+        releases.published_on,
         releases.loaded_at,
         detail.area_code,
         detail.year,
@@ -53,7 +54,7 @@ aggregated as (
     from detail
     inner join releases
         on detail.release_id = releases.release_id
-    group by detail.release_id, releases.loaded_at, detail.area_code, detail.year, detail.month_from,
+    group by detail.release_id, releases.published_on, releases.loaded_at, detail.area_code, detail.year, detail.month_from,
         detail.month_to, detail.basis, detail.partner_region
 
 ),

@@ -17,7 +17,8 @@ sourced as (
 
 releases as (
 
-    select * from {{ ref('stg_raw__releases') }}
+    select * from {{ ref('int_releases_ordered') }}
+    where is_latest_file_version is not null
 
 ),
 
@@ -27,28 +28,17 @@ window_rates as (
 
 ),
 
-latest_file_versions as (
-
-    select
-        release_id,
-        row_number() over (partition by path order by loaded_at desc, release_id desc) = 1 as is_latest_file_version
-
-    from releases
-    where status in ('loaded', 'partial')
-
-),
-
 with_rates as (
 
     select
         sourced.*,
         case when sourced.source_currency = 'USD' then window_rates.cny_per_usd else 1.0 end as cny_per_unit_currency,
         case when sourced.source_currency = 'USD' then window_rates.cny_usd_rate_kind end as cny_usd_rate_kind,
-        latest_file_versions.is_latest_file_version
+        releases.is_latest_file_version
 
     from sourced
-    inner join latest_file_versions
-        on sourced.release_id = latest_file_versions.release_id
+    inner join releases
+        on sourced.release_id = releases.release_id
     left join window_rates
         on sourced.source_currency = 'USD'
         and sourced.year = window_rates.year
