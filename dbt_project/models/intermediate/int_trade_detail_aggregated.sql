@@ -14,6 +14,10 @@
     )
 }}
 
+{#- a table built before loaded_at was kept (citytrade <= issue #27) is re-aggregated whole, once -#}
+{%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
+    if is_incremental() else [] %}
+
 with
 
 detail as (
@@ -25,7 +29,7 @@ detail as (
 releases as (
 
     select * from {{ ref('stg_raw__releases') }} as loaded
-    {% if is_incremental() %}
+    {% if is_incremental() and 'loaded_at' in built_columns %}
     where not exists (
         select 1 from {{ this }} as built
         where built.release_id = loaded.release_id
