@@ -147,7 +147,8 @@ final as (
         previous.cities_ranked as cities_ranked_prev,
         ranked.release_id,
         ranked.published_on,
-        ranked.is_synthetic
+        ranked.is_synthetic,
+        ranked.figure_id
 
     from ranked
     left join ranked as previous

@@ -1,5 +1,6 @@
 """The marts tagged `mart_gate` are the ones the GX mart gate judges, and it makes every check their dbt data tests
-make: a scheduled run leaves those dbt tests to CI (issue #8) without judging less."""
+make: a scheduled run (selector post_gate) leaves those dbt tests to CI (issue #8) without judging less. Their key
+tests (tag primary_key) stay in the run."""
 
 from __future__ import annotations
 
@@ -17,21 +18,22 @@ def mart_models() -> dict[str, dict]:
 
 
 def dbt_checks(model: dict) -> list[tuple]:
-    """(test, column or columns, values) for every data test of the model and its columns."""
+    """(test, column or columns, values) for every data test of the model and its columns that a run leaves out:
+    all but those of a key column (config tag primary_key), which post_gate keeps."""
     checks = []
     entries = [(None, test) for test in model.get("data_tests") or []]
-    entries += [(column["name"], test) for column in model.get("columns") or [] for test in column.get("data_tests") or []]
+    entries += [
+        (column["name"], test) for column in model.get("columns") or []
+        if "primary_key" not in ((column.get("config") or {}).get("tags") or [])
+        for test in column.get("data_tests") or []
+    ]  # fmt: skip
     for column, test in entries:
         name, config = (test, {}) if isinstance(test, str) else next(iter(test.items()))
         arguments = (config or {}).get("arguments") or {}
-        if name == "unique_combination":
-            checks.append((name, frozenset(arguments["columns"]), None))
+        if name == "unique_within":  # dbt_project/tests/generic/unique_within.sql: unique within each group
+            checks.append(("unique_combination", frozenset([*arguments["group_by"], column]), None))
         elif name == "accepted_values":
             checks.append((name, column, frozenset(arguments["values"])))
-        elif name == "primary_key":  # dbt_project/macros/test_primary_key.sql: unique and not null, one node
-            checks += [("unique", column, None), ("not_null", column, None)]
-        elif name == "not_null_columns":  # dbt_project/tests/generic/not_null_columns.sql: one node, many columns
-            checks += [("not_null", listed, None) for listed in arguments["columns"]]
         else:
             checks.append((name, column, None))
     return checks
@@ -77,30 +79,32 @@ def test_the_coverage_check_notices_a_dbt_test_the_suite_lacks():
     assert [check for check in dbt_checks(model) if check not in gx_checks(suite)] == [("accepted_values", "rank_total", frozenset({1, 2}))]
     suite["expectations"][0]["severity"] = "warning"  # a warning does not block the publish: not the same check
     assert ("not_null", "rank_total", None) not in gx_checks(suite)
-    listed = {"data_tests": [{"not_null_columns": {"arguments": {"columns": ["year", "rank_total"]}}}]}  # one check each
-    suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "year"}}]}
-    assert [check for check in dbt_checks(listed) if check not in gx_checks(suite)] == [("not_null", "rank_total", None)]
-    suite = {"expectations": [{"type": "expect_multicolumn_values_to_not_be_null", "kwargs": {"column_list": ["year", "month_to"]}}]}
-    assert [check for check in dbt_checks(listed) if check not in gx_checks(suite)] == [("not_null", "rank_total", None)]
-    keyed = {"columns": [{"name": "area_code", "data_tests": ["primary_key"]}]}  # unique and not null: both wanted
-    suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "area_code"}}]}
-    assert [check for check in dbt_checks(keyed) if check not in gx_checks(suite)] == [("unique", "area_code", None)]
+    ranked = {"columns": [{"name": "rank", "data_tests": [{"unique_within": {"arguments": {"group_by": ["year"]}}}]}]}
+    suite = {"expectations": [{"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["year", "area_code"]}}]}
+    assert [check for check in dbt_checks(ranked) if check not in gx_checks(suite)] == [("unique_combination", frozenset({"year", "rank"}), None)]
+    suite["expectations"][0]["kwargs"]["column_list"] = ["rank", "year"]
+    assert [check for check in dbt_checks(ranked) if check not in gx_checks(suite)] == []
+    keyed = {"columns": [{"name": "figure_id", "config": {"tags": ["primary_key"]}, "data_tests": ["unique", "not_null"]}]}
+    assert dbt_checks(keyed) == []  # the run keeps a key's tests: GX need not make them
 
 
-def test_a_run_leaves_the_gated_marts_dbt_tests_to_ci_and_citytrade_build_runs_them(sample_home, tmp_path):
-    import shutil
-    from citytrade.transform import build as transform
-    from citytrade.config import Settings
-    from conftest import SAMPLE_RAW
+def test_post_gate_leaves_the_gated_marts_tests_to_ci_but_keeps_their_key_tests(tmp_path):
+    from dbt.cli.main import dbtRunner
 
-    home = tmp_path / "home"
-    shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("run.lock"))
-    settings = Settings.from_args(SAMPLE_RAW, home)
-    run = transform.build_models(settings, transform.POST_GATE)
-    assert run["city_trade_ranking"] == "success"
-    ranking_not_null = "not_null_columns_city_trade_ranking_year__month_from__month_to__basis__area_code__name_en__total_cny__rank_total__cities_ranked"
-    assert ranking_not_null not in run  # the mart gate checks it in the run
-    assert run["primary_key_dim_area_area_code"] == "pass"  # marts the mart gate does not judge keep their dbt tests
-    everything = transform.build_models(settings, transform.POST_GATE, all_tests=True)
-    assert everything[ranking_not_null] == "pass"
-    assert any(name.startswith("unit test ") for name in everything)
+    target = tmp_path / "target"
+    listed = {}
+    for selector in ("post_gate", "pre_gate"):
+        result = dbtRunner().invoke([
+            "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+            "--log-path", str(tmp_path / "logs"), "--selector", selector, "--output", "name", "--quiet",
+        ])  # fmt: skip
+        assert result.success, result.exception
+        listed[selector] = set(result.result)
+    post_gate, pre_gate = listed["post_gate"], listed["pre_gate"]
+    assert {"int_trade_observations_validated", "fct_trade", "city_trade_ranking", "dim_area"} <= post_gate
+    assert "not_null_city_trade_ranking_rank_total" not in post_gate  # the mart gate checks it in the run
+    assert {"unique_city_trade_ranking_figure_id", "not_null_city_trade_ranking_figure_id"} <= post_gate  # its key
+    assert {"unique_dim_area_area_code", "not_null_dim_area_name_en"} <= post_gate  # marts the mart gate does not judge
+    assert not any(name.startswith("int_trade_months_derived_from") for name in post_gate)  # no unit test
+    assert {"int_trade_checks", "int_trade_observations_versioned", "stg_raw__trade_observations", "areas"} <= pre_gate
+    assert not pre_gate & {"int_trade_observations_validated", "int_trade_months_derived", "fct_trade"}

@@ -112,6 +112,8 @@ def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postg
     monkeypatch.setenv("CITYTRADE_PG_DATABASE", "citytrade")
     statuses = build_models(pg_settings, SELECTION)
     assert "city_trade_ranking" in statuses
+    # a second build takes the incremental models' incremental path (delete+insert) on PostgreSQL too
+    assert build_models(pg_settings, SELECTION)["int_trade_observations_sourced"] == "success"
     monkeypatch.delenv("CITYTRADE_DBT_TARGET")
     duckdb_settings.apply_environment()
 

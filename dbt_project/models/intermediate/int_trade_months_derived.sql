@@ -141,6 +141,7 @@ unioned as (
 final as (
 
     select
+        {{ surrogate_key(['area_code', 'year', 'month_from', 'month_to', 'basis']) }} as figure_id,
         *,
         {{ period_label('year', 'month_from', 'month_to') }} as period_label,
         month_to - month_from + 1 as months_covered,

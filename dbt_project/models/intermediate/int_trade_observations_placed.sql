@@ -21,11 +21,7 @@ areas as (
 
 release_order as (
 
-    select
-        release_id,
-        dense_rank() over (order by published_on, loaded_at, release_id) as release_order
-
-    from {{ ref('stg_raw__releases') }}
+    select * from {{ ref('int_releases_ordered') }}
 
 ),
 

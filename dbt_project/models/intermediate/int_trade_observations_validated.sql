@@ -1,6 +1,7 @@
 {#-
-    Post-gate: the figures no row check found in error, newest first. Where the newest version of a figure
-    failed, the last good version takes its place.
+    Post-gate: the competing figures no row check found in error. `is_current` marks the best-ranked passing
+    version of each figure (version_rank of int_trade_observations_versioned): where the newest version failed,
+    the last good version takes its place.
 -#}
 with
 
@@ -33,10 +34,7 @@ final as (
 
     select
         *,
-        row_number() over (
-            partition by area_code, year, month_from, month_to, basis
-            order by published_on desc, loaded_at desc, release_id desc
-        ) = 1 as is_current
+        version_rank = min(version_rank) over (partition by figure_id) as is_current
 
     from passing
 

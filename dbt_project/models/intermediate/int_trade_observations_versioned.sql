@@ -1,50 +1,64 @@
 {#-
-    Every loaded trade figure with its release's provenance, ranked newest first among the figures for the
-    same area, year, month window and basis. A file replaced at the same path keeps its old rows here as
-    history but they no longer compete.
+    Every loaded trade figure in yuan, ranked among the versions of the same figure (area, year, month window,
+    basis). This is the one definition of which version of a figure is in force: `version_rank` 1 is the newest
+    published version, a real figure always before a synthetic one (synthetic data never displaces real data);
+    int_trade_observations_validated reads it to pick the best version that passed the row checks. A file
+    replaced at the same path keeps its old rows here as history, but they no longer compete (version_rank null).
+    USD figures are converted at the rate of their window (int_cny_usd_rates_windowed).
 -#}
+{%- set measures = ['total', 'exports', 'imports'] %}
 with
 
-observations as (
+sourced as (
 
-    select * from {{ ref('stg_raw__trade_observations') }}
+    select * from {{ ref('int_trade_observations_sourced') }}
 
 ),
 
 releases as (
 
-    select * from {{ ref('stg_raw__releases') }}
+    select * from {{ ref('int_releases_ordered') }}
+    where is_latest_file_version is not null
 
 ),
 
-latest_file_versions as (
+window_rates as (
 
-    select
-        release_id,
-        row_number() over (partition by path order by loaded_at desc, release_id desc) = 1 as is_latest_file_version
-
-    from releases
-    where status in ('loaded', 'partial')
+    select * from {{ ref('int_cny_usd_rates_windowed') }}
 
 ),
 
-joined as (
+with_rates as (
 
     select
-        observations.*,
-        releases.path as source_file,
-        releases.publisher,
-        releases.published_on,
-        releases.loaded_at,
-        releases.is_synthetic,
-        latest_file_versions.is_latest_file_version,
-        {{ period_label('observations.year', 'observations.month_from', 'observations.month_to') }} as period_label
+        sourced.*,
+        case when sourced.source_currency = 'USD' then window_rates.cny_per_usd else 1.0 end as cny_per_unit_currency,
+        case when sourced.source_currency = 'USD' then window_rates.cny_usd_rate_kind end as cny_usd_rate_kind,
+        releases.is_latest_file_version
 
-    from observations
+    from sourced
     inner join releases
-        on observations.release_id = releases.release_id
-    inner join latest_file_versions
-        on observations.release_id = latest_file_versions.release_id
+        on sourced.release_id = releases.release_id
+    left join window_rates
+        on sourced.source_currency = 'USD'
+        and sourced.year = window_rates.year
+        and sourced.month_from = window_rates.month_from
+        and sourced.month_to = window_rates.month_to
+
+),
+
+in_yuan as (
+
+    select
+        *,
+        {%- for measure in measures %}
+        {{ measure }}_source_currency * cny_per_unit_currency as {{ measure }}_cny,
+        {%- endfor %}
+        {%- for measure in measures %}
+        {{ measure }}_tolerance_source_currency * cny_per_unit_currency as {{ measure }}_tolerance_cny{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from with_rates
 
 ),
 
@@ -55,11 +69,11 @@ final as (
         case when is_latest_file_version then
             row_number() over (
                 partition by area_code, year, month_from, month_to, basis, is_latest_file_version
-                order by published_on desc, loaded_at desc, release_id desc
+                order by case when is_synthetic then 1 else 0 end, published_on desc, loaded_at desc, release_id desc
             )
         end as version_rank
 
-    from joined
+    from in_yuan
 
 )
 

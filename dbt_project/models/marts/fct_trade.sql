@@ -1,7 +1,7 @@
 {#-
-    One figure per area, year, month window and basis: the newest version that passed the row checks. A real
-    figure always wins over a synthetic one for the same area, period and basis (synthetic data never displaces
-    real data); `is_synthetic` says which kind each row is.
+    One figure per area, year, month window and basis: the version in force of int_trade_observations_validated
+    (the newest that passed the row checks; a real figure always wins over a synthetic one for the same area,
+    period and basis); `is_synthetic` says which kind each row is.
 -#}
 with
 
@@ -13,18 +13,8 @@ validated as (
 
 current_figures as (
 
-    select *
-    from (
-        select
-            validated.*,
-            row_number() over (
-                partition by area_code, year, month_from, month_to, basis
-                order by case when is_synthetic then 1 else 0 end, published_on desc, loaded_at desc, release_id desc
-            ) as kind_aware_rank
-
-        from validated
-    ) as ordered
-    where kind_aware_rank = 1
+    select * from validated
+    where is_current
 
 ),
 
@@ -82,7 +72,8 @@ final as (
         with_totals.publisher,
         with_totals.published_on,
         with_totals.source_url,
-        with_totals.is_synthetic
+        with_totals.is_synthetic,
+        with_totals.figure_id
 
     from with_totals
     left join prior_year

@@ -49,7 +49,8 @@ final as (
         observation_id,
         previous_observation_id,
         published_on,
-        is_synthetic
+        is_synthetic,
+        figure_id
 
     from clamped
     where total_cny_clamped is not null

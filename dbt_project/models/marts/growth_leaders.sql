@@ -65,7 +65,8 @@ final as (
         cities_eligible,
         rank_total,
         {{ var('growth_leaders_min_total_cny') }} as min_total_cny,
-        is_synthetic
+        is_synthetic,
+        figure_id
 
     from ranked
 

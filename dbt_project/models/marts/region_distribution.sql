@@ -62,7 +62,8 @@ final as (
         100.0 * counts.cities_in_list / counts.list_size as share_of_list_pct,
         counts.list_size,
         counts.is_complete_list,
-        counts.is_synthetic
+        counts.is_synthetic,
+        {{ surrogate_key(['counts.year', 'counts.region']) }} as region_year_id
 
     from counts
     left join counts as previous

@@ -7,7 +7,7 @@ with
 
 entries as (
 
-    select * from {{ ref('stg_raw__top100_entries') }}
+    select * from {{ ref('int_top100_entries_pivoted') }}
 
 ),
 
@@ -78,7 +78,8 @@ final as (
         previous_list.year is not null and previous.rank is null as is_new_entry,
         current_lists.release_id,
         current_lists.published_on,
-        current_lists.is_synthetic
+        current_lists.is_synthetic,
+        {{ surrogate_key(['current_lists.year', 'current_lists.area_code']) }} as list_entry_id
 
     from current_lists
     inner join areas

@@ -91,7 +91,8 @@ final as (
         overlap_counts.listed_cities_with_trade_rank,
         paired.list_size,
         paired.is_complete_list,
-        paired.is_synthetic
+        paired.is_synthetic,
+        {{ surrogate_key(['paired.year', 'paired.area_code']) }} as list_entry_id
 
     from paired
     inner join overlap_counts

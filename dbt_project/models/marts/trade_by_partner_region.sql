@@ -7,12 +7,6 @@ aggregated as (
 
 ),
 
-releases as (
-
-    select * from {{ ref('stg_raw__releases') }}
-
-),
-
 areas as (
 
     select * from {{ ref('areas') }}
@@ -22,17 +16,13 @@ areas as (
 versioned as (
 
     select
-        aggregated.*,
-        releases.published_on,
+        *,
         row_number() over (
-            partition by aggregated.area_code, aggregated.year, aggregated.month_from, aggregated.month_to,
-                aggregated.basis, aggregated.partner_region
-            order by releases.published_on desc, releases.loaded_at desc, aggregated.release_id desc
+            partition by area_code, year, month_from, month_to, basis, partner_region
+            order by published_on desc, loaded_at desc, release_id desc
         ) as version_rank
 
     from aggregated
-    inner join releases
-        on aggregated.release_id = releases.release_id
 
 ),
 
@@ -62,7 +52,9 @@ final as (
         ), 0) as share_of_area_total_pct,
         latest.detail_rows,
         latest.release_id,
-        latest.published_on
+        latest.published_on,
+        {{ surrogate_key(['latest.area_code', 'latest.year', 'latest.month_from', 'latest.month_to', 'latest.basis',
+            'latest.partner_region']) }} as partner_figure_id
 
     from latest
     left join areas

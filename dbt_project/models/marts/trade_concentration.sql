@@ -66,7 +66,8 @@ final as (
         100 * top5_total_cny / national_total_cny as top5_share_pct,
         100 * top10_total_cny / national_total_cny as top10_share_pct,
         hhi,
-        is_synthetic
+        is_synthetic,
+        {{ surrogate_key(['year', 'month_from', 'month_to', 'basis']) }} as period_basis_id
 
     from summed
 

@@ -9,6 +9,7 @@ source as (
 renamed as (
 
     select
+        {{ surrogate_key(['observation_id', 'check_name']) }} as row_verdict_id,
         observation_id,
         check_name,
         severity,

@@ -1,58 +1,27 @@
+{#- Rows of Top 100 competitiveness lists, one per city (or region count) of a list as published. -#}
 with
 
-entries as (
+source as (
 
     select * from {{ source('raw', 'top100_entries') }}
 
 ),
 
-subindex_scores as (
-
-    select * from {{ source('raw', 'top100_subindex_scores') }}
-
-),
-
-pivoted as (
+renamed as (
 
     select
+        release_id || '-' || cast(row_number as varchar) as entry_id,
         release_id,
         row_number,
-        max(case when subindex = 'level' then score end) as subindex_level,
-        max(case when subindex = 'structure' then score end) as subindex_structure,
-        max(case when subindex = 'efficiency' then score end) as subindex_efficiency,
-        max(case when subindex = 'development' then score end) as subindex_development,
-        max(case when subindex = 'innovation' then score end) as subindex_innovation,
-        max(case when subindex = 'potential' then score end) as subindex_potential
+        year,
+        rank,
+        area_raw,
+        area_code,
+        score,
+        is_complete_list
 
-    from subindex_scores
-    group by release_id, row_number
-
-),
-
-final as (
-
-    select
-        entries.release_id || '-' || cast(entries.row_number as varchar) as entry_id,
-        entries.release_id,
-        entries.row_number,
-        entries.year,
-        entries.rank,
-        entries.area_raw,
-        entries.area_code,
-        entries.score,
-        entries.is_complete_list,
-        pivoted.subindex_level,
-        pivoted.subindex_structure,
-        pivoted.subindex_efficiency,
-        pivoted.subindex_development,
-        pivoted.subindex_innovation,
-        pivoted.subindex_potential
-
-    from entries
-    left join pivoted
-        on entries.release_id = pivoted.release_id
-        and entries.row_number = pivoted.row_number
+    from source
 
 )
 
-select * from final
+select * from renamed

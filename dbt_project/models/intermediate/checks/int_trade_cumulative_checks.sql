@@ -6,8 +6,6 @@
       would be negative.
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 placed as (

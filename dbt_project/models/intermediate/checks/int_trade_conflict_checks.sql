@@ -7,8 +7,6 @@
       revised_releases     > 0: earlier releases this figure revises
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 placed as (

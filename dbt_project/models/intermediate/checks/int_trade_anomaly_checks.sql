@@ -9,8 +9,6 @@
         common swings (2020's fall, 2021's jump) and an area's habitual volatility quiet.
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 placed as (

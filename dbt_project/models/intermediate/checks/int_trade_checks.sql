@@ -5,8 +5,6 @@
       <measure>_yoy_gap_pct   > 0: published growth lies outside what the levels allow (check 3)
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 versioned as (

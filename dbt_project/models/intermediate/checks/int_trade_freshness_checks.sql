@@ -6,8 +6,6 @@
     observation_id holds the calendar entry ('freshness:<calendar_id>'), the row key the row gate reports.
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 calendar as (

@@ -13,8 +13,6 @@
     figure whose partner is wrong from being blamed for it.
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 placed as (

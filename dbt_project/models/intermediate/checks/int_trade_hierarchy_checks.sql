@@ -8,8 +8,6 @@
         - a complete set of provinces not summing to the nation of the same basis and period.
 -#}
 
--- A view: GX's extract is its only reader, so it is computed once per run (issue #8).
-{{ config(materialized='view') }}
 with
 
 placed as (
