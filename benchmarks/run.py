@@ -59,9 +59,10 @@ class Measure:
 
 # ---- measuring a process tree
 
-# Runs the command and prints the user + system CPU of everything it waited for.
+# Runs the command and prints the user + system CPU of everything it waited for, on a line of its own (the
+# command's last output may not end with a newline).
 WRAPPER = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-           "usage = resource.getrusage(resource.RUSAGE_CHILDREN); print('CPU_S', usage.ru_utime + usage.ru_stime); sys.exit(code)")  # fmt: skip
+           "usage = resource.getrusage(resource.RUSAGE_CHILDREN); print('\\nCPU_S', usage.ru_utime + usage.ru_stime); sys.exit(code)")  # fmt: skip
 
 
 def tree_rss_kb(root: int) -> int:

@@ -7,7 +7,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 

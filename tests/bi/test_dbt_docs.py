@@ -69,7 +69,7 @@ def test_docs_are_made_again_only_when_the_project_or_a_relation_changed(sample_
         con.execute("alter table marts.releases add column reviewer varchar")
     dbt_docs.publish_docs(settings)
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
-    assert "reviewer" in catalog["nodes"]["model.citytrade.ingest.releases"]["columns"]
+    assert "reviewer" in catalog["nodes"]["model.citytrade.releases"]["columns"]
 
 
 def test_a_run_logs_dbt_at_warn_docs_included(sample_home):

@@ -8,7 +8,7 @@ from citytrade.transform import build as transform
 from citytrade.config import Settings
 
 # Raw tables to fct_trade, fct_trade_monthly and fct_trade_history, with the seeds and dim_area their tests join.
-INGEST_MODELS = ["seeds", "+fct_trade_monthly", "+fct_trade_history", "fct_trade", "dim_area"]
+INGEST_MODELS = ["resource_type:seed", "+fct_trade_monthly", "+fct_trade_history", "fct_trade", "dim_area"]
 
 
 def load_and_build(raw: Path, home: Path, run_id: str = "test-run") -> Settings:
@@ -17,7 +17,7 @@ def load_and_build(raw: Path, home: Path, run_id: str = "test-run") -> Settings:
     settings.ensure_dirs()
     summary = pipeline.ingest_stage(settings, run_id)
     assert summary.problems == [], summary.problems
-    transform.build_models(settings, INGEST_MODELS)
+    transform.build_models(settings, select=INGEST_MODELS)
     return settings
 
 

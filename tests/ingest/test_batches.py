@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
-import sys
 
 import duckdb
-import pytest
 from citytrade import warehouse
 from citytrade.ingest import load as ingest
-from citytrade.quality import gates as quality
-from conftest import REPO, SAMPLE_RAW, write_release
+from conftest import write_release
 
 RELEASES = 120  # more than one batch (ingest.BATCH_RELEASES)
 
@@ -91,25 +86,3 @@ def test_a_column_mixing_kinds_of_value_goes_in_whole(tmp_path):
         ("release-1", "a.csv", 3, "total is not a number", "run-1", detected),
         ("release-1", "a.csv", 4, "17", "run-1", detected),
     ]
-
-
-def test_ingest_and_the_gate_extracts_leave_pandas_unimported(sample_home, tmp_path):
-    """A run's own process ingests and extracts without pandas (0.3 CPU s of its import, issue #8): pyarrow imports
-    it the first time it converts a list or writes Feather, so neither is used there."""
-    shutil.copyfile(sample_home / "warehouse.duckdb", tmp_path / "gated.duckdb")
-    script = f"""
-import sys
-from pathlib import Path
-from citytrade import warehouse
-from citytrade.ingest import load as ingest
-from citytrade.quality import gates as quality
-summary = ingest.ingest_releases(Path({str(SAMPLE_RAW)!r}), Path({str(tmp_path / "new.duckdb")!r}), "run-1")
-with warehouse.open_warehouse(Path({str(tmp_path / "gated.duckdb")!r})) as con:
-    quality.extract_datasets(con, quality.load_checkpoint_spec("row_gate"), Path({str(tmp_path / "extracts")!r}))
-print(len(summary.loaded), summary.rows_loaded, "pandas" in sys.modules)
-"""
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    releases, rows, pandas_imported = result.stdout.split()
-    assert int(releases) >= 5 and int(rows) > 500 and pandas_imported == "False"  # the sample: 6 releases, 609 rows
-    assert len(list((tmp_path / "extracts").glob("*.arrow"))) == len(quality.load_checkpoint_spec("row_gate")["validations"])

@@ -31,7 +31,7 @@ def test_usd_windows_use_monthly_averages_where_the_seed_has_them(raw_dir, home)
     """, unit="100m_usd", synthetic="true")  # fmt: skip
     settings = load_and_build(raw_dir, home)
     with warehouse.connect(settings.warehouse_path) as con:
-        rows = {(r["year"], r["month_from"], r["month_to"]): r for r in query(con, "select * from staging.stg_raw__trade_observations")}
+        rows = {(r["year"], r["month_from"], r["month_to"]): r for r in query(con, "select * from intermediate.int_trade_observations_versioned")}
         fct = {(r["year"], r["month_from"], r["month_to"]): r for r in query(con, "select * from marts.fct_trade")}
 
     june = rows[(2024, 6, 6)]

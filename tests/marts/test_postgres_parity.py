@@ -12,7 +12,7 @@ from citytrade.config import Settings
 from citytrade.transform.build import build_models
 from pg_cluster import NoPostgres, start_cluster, stop_cluster
 
-SELECTION = ["seeds", "+path:models/marts"]  # the marts and everything they are built from
+SELECTION = ["resource_type:seed", "+path:models/marts"]  # the marts and everything they are built from
 COPIED_SCHEMAS = ("raw", "audit")  # what Python writes (the loader and the GX gate); dbt builds the rest
 
 PG_TYPES = {
@@ -104,16 +104,16 @@ def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postg
     assert copied["raw.trade_observations"] > 0 and copied["raw.top100_entries"] > 0
 
     # ---- build: the same project, once per engine
-    build_models(duckdb_settings, SELECTION)
+    build_models(duckdb_settings, select=SELECTION)
     monkeypatch.setenv("CITYTRADE_DBT_TARGET", "postgres")
     monkeypatch.setenv("CITYTRADE_PG_HOST", postgres.host)
     monkeypatch.setenv("CITYTRADE_PG_PORT", str(postgres.port))
     monkeypatch.setenv("CITYTRADE_PG_USER", postgres.user)
     monkeypatch.setenv("CITYTRADE_PG_DATABASE", "citytrade")
-    statuses = build_models(pg_settings, SELECTION)
+    statuses = build_models(pg_settings, select=SELECTION)
     assert "city_trade_ranking" in statuses
     # a second build takes the incremental models' incremental path (delete+insert) on PostgreSQL too
-    assert build_models(pg_settings, SELECTION)["int_trade_observations_sourced"] == "success"
+    assert build_models(pg_settings, select=SELECTION)["int_trade_observations_sourced"] == "success"
     monkeypatch.delenv("CITYTRADE_DBT_TARGET")
     duckdb_settings.apply_environment()
 

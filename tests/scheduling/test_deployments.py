@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -137,16 +136,6 @@ def test_every_deployment_runs_to_completed_and_publishes_the_marts(client, trig
                           "press/national_trade_2022_2025.csv"]  # fmt: skip
 
 
-def test_a_pipeline_flow_run_gets_its_workers_before_prefects_engine_starts(client, triggered):
-    """citytrade.launch starts the run's dbt and GX workers before it becomes the engine; the flow adopts them."""
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-    run_id = triggered["runs"]["monthly-customs-release"]
-    messages = [log.message for log in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))]
-    assert "dbt worker and GX worker: started before Prefect's engine, by citytrade.launch" in messages, messages[:20]
-    assert "start with its flow" not in triggered["worker_log"]
-
-
 def test_artifacts_of_a_run_are_readable_through_the_api(client, triggered):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
@@ -224,121 +213,3 @@ def test_status_reads_the_last_runs_from_the_prefect_api(prefect_server, trigger
     assert f"last runs (Prefect API {prefect_server.url}):" in result.stdout
     assert re.search(r"citytrade-pipeline/monthly-customs-release\s+COMPLETED", result.stdout), result.stdout
     assert "published:" in result.stdout and re.search(r"\d+ marts from \d+ release", result.stdout)
-
-
-# ---- a deployment's flow run handed to a warm `citytrade serve` (citytrade.launch, prefect.yaml's command)
-
-
-class ServeOnServer:
-    """`citytrade serve` of one home against the test server, as a data engineer runs it beside the worker."""
-
-    def __init__(self, server, home: Path, log: Path, **extra_env: str):
-        self.log = log
-        with open(log, "wb") as handle:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "citytrade.cli.main", "--raw-dir", str(SAMPLE_RAW), "--home", str(home), "serve"],
-                cwd=REPO, env={**server.env, **extra_env}, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while "serving runs of" not in self.text():
-            assert self.process.poll() is None, f"citytrade serve ended at start-up:\n{self.text()[-3000:]}"
-            assert time.monotonic() < deadline, f"citytrade serve not ready after 180 s:\n{self.text()[-3000:]}"
-            time.sleep(0.2)
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def runs(self) -> list[str]:
-        return [line for line in self.text().splitlines() if line.startswith("citytrade serve: ran flow run ")]
-
-
-@pytest.fixture(scope="module")
-def serving(prefect_server, deployed, tmp_path_factory):
-    base = tmp_path_factory.mktemp("served-deployment")
-    served = ServeOnServer(prefect_server, base / "served-home", base / "serve.log")
-    try:
-        yield served, base
-    finally:
-        stop_group(served.process)
-
-
-def last_run(home: Path) -> dict:
-    return json.loads((home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
-
-
-def test_a_deployments_flow_run_runs_in_the_serve_of_its_home(prefect_server, client, serving):
-    served, base = serving
-    home = base / "served-home"
-    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
-    worker_log = run_worker(prefect_server)
-    run = client.read_flow_run(run_id)
-    assert run.state.is_completed(), f"{run.state.name} {run.state.message}\n{worker_log[-3000:]}\n{served.text()[-3000:]}"
-    assert len(served.runs()) == 1 and f"({run_id}): exit 0 in " in served.runs()[0], served.text()[-3000:]
-    assert "Beginning flow run" in worker_log and "citytrade: published 14 marts" not in worker_log  # streamed by the worker
-    assert "did not take" not in worker_log
-    assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "published"
-    assert published_marts(home)["city_trade_ranking"] > 0
-    assert not (home / "logs" / "dbt-worker.log").exists(), "dbt ran in the serve, not in a dbt worker of a new process"
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    artifacts = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
-    assert {"validation-summary", "rankings-summary", "dbt-nodes-marts"} <= artifacts
-
-
-def test_a_flow_run_of_another_home_runs_in_the_workers_process_and_the_serve_says_nothing(prefect_server, client, serving):
-    served, base = serving
-    before = served.runs()
-    home = base / "unserved-home"
-    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
-    worker_log = run_worker(prefect_server)
-    assert client.read_flow_run(run_id).state.is_completed(), worker_log[-3000:]
-    assert served.runs() == before
-    assert "did not take" not in worker_log
-    assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "published"
-    assert (home / "logs" / "dbt-worker.log").exists(), "its own process started the dbt worker"
-
-
-def test_a_flow_run_whose_environment_differs_is_sent_back_saying_why(prefect_server, client, serving):
-    served, base = serving
-    before = served.runs()
-    home = base / "served-home"
-    run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
-    worker_log = run_worker(prefect_server, GX_CITYTRADE_TEST_ONLY="1")
-    assert client.read_flow_run(run_id).state.is_completed(), worker_log[-3000:]
-    assert served.runs() == before
-    assert (f"a citytrade serve did not take flow run {run_id} (pid {served.process.pid}: the environment differs from the "
-            "serve's in GX_CITYTRADE_TEST_ONLY); running it in this process") in worker_log  # fmt: skip
-    assert last_run(home)["run_id"] == run_id
-
-
-def test_cancelling_a_served_flow_run_ends_the_run_and_not_the_serve(prefect_server, client, deployed, tmp_path):
-    pause = {"CITYTRADE_TEST_PAUSE_AT": "publish"}  # the run holds before its publish swap, in the serve
-    home = tmp_path / "home"
-    served = ServeOnServer(prefect_server, home, tmp_path / "serve.log", **pause)
-    try:
-        run_id = trigger(prefect_server, "monthly-customs-release", raw_dir=SAMPLE_RAW, home=home)
-        worker = start_worker(prefect_server, **pause)
-        try:
-            marker = home / "paused-at-publish"
-            deadline = time.monotonic() + 300
-            while not marker.exists():
-                assert worker.poll() is None and time.monotonic() < deadline, "the served run never reached its publish"
-                time.sleep(0.2)
-            assert f"pid {served.process.pid} " in marker.read_text(encoding="utf-8")  # the serve runs it
-            prefect_server.cli("flow-run", "cancel", run_id)
-            worker_log, _ = worker.communicate(timeout=300)
-        finally:
-            stop_group(worker)
-        deadline = time.monotonic() + 60
-        while not client.read_flow_run(run_id).state.is_final():
-            assert time.monotonic() < deadline, client.read_flow_run(run_id).state
-            time.sleep(0.5)
-        assert client.read_flow_run(run_id).state.is_cancelled(), worker_log[-3000:]
-        assert served.runs() and f"({run_id}): exit 1 in " in served.runs()[-1], served.text()[-3000:]
-        assert served.process.poll() is None, "the serve goes on after the run it ran was cancelled"
-        assert last_run(home)["run_id"] == run_id and last_run(home)["status"] == "failed"
-        assert last_run(home)["message"].startswith("interrupted: its flow run process was ended"), last_run(home)
-        assert not (home / "published" / "citytrade.duckdb").exists(), "a cancelled first run publishes nothing"
-    finally:
-        stop_group(served.process)
-    assert served.process.returncode == 0 and "citytrade: serve stopped" in served.text()

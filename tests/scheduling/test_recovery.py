@@ -8,16 +8,12 @@ kill lands exactly where it is meant to. All runs talk to one real Prefect serve
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import signal
 import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
-from citytrade.quality import gates as quality
 from harness import citytrade_command, copy_home, finish, prefect_server, published_once  # noqa: F401 (fixtures)
 
 # Columns that say when or in which run something happened; everything else must be equal between two publishes.
@@ -149,53 +145,3 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
     assert "published  loaded 6 release(s)" in runs_section
     assert "press/city_province_trade_press_2020_2025.csv  published 2026-01-28" in result.stdout
     assert "quarantined:\n  nothing" in result.stdout
-
-
-def flow_run_events(server_url: str, flow_run_id: str) -> list[str]:
-    """The names of the events the Prefect server holds about one flow run."""
-    body = {"filter": {"any_resource": {"id": [f"prefect.flow-run.{flow_run_id}"]}, "event": {"prefix": ["prefect.flow-run."]}}, "limit": 50}
-    request = urllib.request.Request(f"{server_url}/events/filter", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [event["event"] for event in json.load(response)["events"] if event["resource"]["prefect.resource.id"].endswith(flow_run_id)]
-
-
-def test_a_run_sends_flow_run_heartbeats_only_when_prefect_is_told_to(prefect_server, published_once, tmp_path):
-    """Heartbeats drive the hand-made "crash zombie flows" automation; without an explicit frequency a run sends none
-    (Prefect's thread joined at the end of each run cost 0.5 s on average), with one it sends them."""
-    ids = {}
-    for label, env in (("default", {}), ("asked", {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"})):
-        home = copy_home(published_once, tmp_path / label)
-        code, out, err = finish(citytrade_command("run", server=prefect_server, home=home, env=env))
-        assert code == 0, err[-3000:]
-        ids[label] = json.loads((home / "logs" / "runs.jsonl").read_text().splitlines()[-1])["run_id"]
-    deadline = time.monotonic() + 60  # the server stores events a moment after it receives them
-    while True:
-        events = {label: flow_run_events(prefect_server.url, run_id) for label, run_id in ids.items()}
-        if all("prefect.flow-run.Completed" in names for names in events.values()) and "prefect.flow-run.heartbeat" in events["asked"]:
-            break
-        assert time.monotonic() < deadline, f"the server's events of the two runs: {events}"
-        time.sleep(1)
-    assert "prefect.flow-run.heartbeat" not in events["default"], events["default"]
-
-
-def test_a_run_whose_dbt_worker_dies_building_the_marts_fails_in_one_line_and_keeps_its_row_gate_pages(prefect_server, published_once, tmp_path):
-    """The flow renders the row gate's Data Docs while the marts build; a run that fails there still finishes them,
-    readable offline, and reports its own error, not the docs'."""
-    home = copy_home(published_once, tmp_path / "home")
-    site = home / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
-    row_pages_before = set((site / "validations").rglob("row_gate_extracts-*.html"))
-    mart_pages_before = set((site / "validations").rglob("mart_gate_extracts-*.html"))
-    marker = home / "paused-at-dbt-build"
-    run = citytrade_command("run", server=prefect_server, home=home, pause_at="dbt-build")
-    wait_for_marker(marker, run)  # held in the dbt worker, once the first mart table is written
-    os.kill(int(marker.read_text().split()[1]), signal.SIGKILL)
-    marker.unlink()
-    code, out, err = finish(run)
-
-    assert code == 1
-    assert re.search(r"citytrade: BuildError: the dbt worker process ended \(no answer, exit code -9\) during build", err), err[-3000:]
-    new_row_pages = set((site / "validations").rglob("row_gate_extracts-*.html")) - row_pages_before
-    assert len(new_row_pages) == len(quality.load_checkpoint_spec("row_gate")["validations"])
-    assert set((site / "validations").rglob("mart_gate_extracts-*.html")) == mart_pages_before  # no mart gate ran
-    for page in new_row_pages:
-        assert not re.search(r"<(?:script|link)\b[^>]*?(?:src|href)=\"https?://", page.read_text(encoding="utf-8")), page
