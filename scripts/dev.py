@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set up the pinned environment on first use, then run the pipeline or the tests: needs only Python 3.11."""
+"""Set up the pinned environment on first use, then run the pipeline or the tests: needs only Python 3.11, 3.12 or 3.13."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("CITYTRADE_VENV", REPO / ".venv"))
 BIN = VENV / "bin"
 STAMP = VENV / ".citytrade-installed"
+# requirements.lock is uv's universal lock: one exact version per package, with markers where a Python needs another set
+SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 USAGE = """usage: python3 scripts/dev.py COMMAND [ARGS...]
 
   setup               create .venv and install requirements.lock (exact versions) and citytrade
@@ -34,8 +36,9 @@ def _fingerprint() -> str:
 
 
 def setup() -> None:
-    if sys.version_info[:2] != (3, 11):
-        sys.exit(f"citytrade needs Python 3.11 (requirements.lock is pinned for it); this is {sys.version.split()[0]}")
+    if sys.version_info[:2] not in SUPPORTED_PYTHONS:
+        supported = ", ".join(f"{major}.{minor}" for major, minor in SUPPORTED_PYTHONS)
+        sys.exit(f"citytrade supports Python {supported} (requirements.lock is locked for these); this is {sys.version.split()[0]}")
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return
     if not (BIN / "python").exists():
