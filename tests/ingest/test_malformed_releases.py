@@ -18,7 +18,7 @@ EXPECTED_REASONS = {
     "unknown_format.csv": (None, "unknown format 'citytrade-v9' (known: citytrade-v1,"),
     "unknown_unit.csv": (None, "unknown sidecar unit '亿元'; 亿元 is written 100m_yuan"),
     "unknown_basis.csv": (None, "unknown basis 'customs_district' (known: firm_location,"),
-    "missing_column.csv": (None, "missing required column(s): month_to"),
+    "missing_column.csv": (None, "missing required column(s) 'month_to'; found: 'area', 'year', 'month_from', 'total'"),
     "month_13.csv": (3, "months 1-13 are not in 1-12"),
     "month_order.csv": (3, "month_to 3 is before month_from 5"),
     "negative.csv": (3, "total: '-12700' is negative"),

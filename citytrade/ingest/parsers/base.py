@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import zipfile
@@ -91,20 +92,105 @@ def read_rows(release: Release) -> list[tuple[int, list[str]]]:
         raise ReleaseError(f"not a readable CSV file ({exc})") from None
 
 
-def read_table(release: Release, header_matches: Callable[[list[str]], bool]) -> Table:
-    """Read CSV or XLSX; the header is the first row header_matches accepts (title rows above are skipped)."""
+def read_table(
+    release: Release,
+    header_matches: Callable[[list[str]], bool],
+    count_known: Callable[[list[str]], int] | None = None,
+    required: tuple[str, ...] = (),
+) -> Table:
+    """Read CSV or XLSX; the header is the first row header_matches accepts (title rows above are skipped).
+
+    Failing that, the header is the row naming the most columns count_known recognises, so that the parser can say
+    which required columns it lacks and which it found; `required` names them when no row names any.
+    """
     raw_rows = read_rows(release)
-    for index, (line, cells) in enumerate(raw_rows):
-        names = [str(c).strip() if c is not None else "" for c in cells]
-        if header_matches(names):
-            rows = []
-            for number, values in raw_rows[index + 1 :]:
-                cleaned = ["" if v is None else str(v).strip() for v in values]
-                if not any(cleaned) or is_note_row(cleaned):
-                    continue
-                rows.append((number, cleaned + [""] * (len(names) - len(cleaned))))
-            return Table(header=names, rows=rows)
-    raise ReleaseError("no header row with the required columns found")
+    headers = [[_header_text(c) for c in cells] for _, cells in raw_rows]
+    index = next((i for i, names in enumerate(headers) if header_matches(names)), None)
+    if index is None and count_known is not None:
+        counts = [count_known(names) for names in headers]
+        index = counts.index(max(counts)) if counts and max(counts) > 0 else None
+    if index is None:
+        first = next((names for names in headers if any(names)), [])
+        wanted = f" {quoted(required)}" if required else ""
+        raise ReleaseError(f"no header row with the required columns{wanted} found; first row: {quoted(first, limit=10)}")
+    names = headers[index]
+    rows = []
+    for number, values in raw_rows[index + 1 :]:
+        cleaned = ["" if v is None else str(v).strip() for v in values]
+        if not any(cleaned) or is_note_row(cleaned):
+            continue
+        rows.append((number, cleaned + [""] * (len(names) - len(cleaned))))
+    return Table(header=names, rows=rows)
+
+
+def _header_text(cell: object) -> str:
+    return str(cell).strip() if cell is not None else ""
+
+
+# Columns: a release whose header has a column its format does not read is quarantined, never loaded without it
+# (issue #28), unless the sidecar's `ignore_columns` lists it.
+
+
+def quoted(names, limit: int | None = None) -> str:
+    """Column names for a one-line reason: 'a', 'b' (whitespace inside a cell, such as an XLSX line break, folded)."""
+    shown = [f"'{' '.join(str(name).split())}'" for name in names if str(name).strip()]
+    if limit is not None and len(shown) > limit:
+        shown = shown[:limit] + ["…"]
+    return ", ".join(shown)
+
+
+def ignored_columns(release: Release) -> set[str]:
+    """The sidecar's `ignore_columns` (a YAML list, or one comma-separated string), folded for matching."""
+    value = release.meta.get("ignore_columns")
+    if value in (None, ""):
+        return set()
+    if isinstance(value, str):
+        names = value.split(",")
+    elif isinstance(value, list) and all(isinstance(name, (str, int, float)) for name in value):
+        names = [str(name) for name in value]
+    else:
+        raise ReleaseError("sidecar field ignore_columns must be a list of column names (or one comma-separated string)")
+    return {_fold(name) for name in names if name.strip()}
+
+
+def _fold(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def missing_columns(read_as: list[str | None], required: tuple[str, ...] = (), one_of: tuple[str, ...] = ()) -> str | None:
+    """'missing required column(s) ...' for the required columns (and one of one_of) the header lacks, or None."""
+    absent = [name for name in required if name not in read_as]
+    lacking = [quoted(absent)] if absent else []
+    if one_of and not any(name in read_as for name in one_of):
+        lacking.append(f"one of {quoted(one_of)}")
+    return f"missing required column(s) {' and '.join(lacking)}" if lacking else None
+
+
+def check_columns(
+    release: Release, written: list[str], read_as: list[str | None], vocabulary, missing: str | None = None
+) -> None:
+    """Refuse the whole release (ReleaseError) if its header lacks a required column or has one the format does not read.
+
+    written: the header as in the file; read_as: for each position, the column the parser reads there, or None;
+    missing: what the header lacks, worded for the reason (see missing_columns); vocabulary: the column names the
+    format knows, aliases included, to suggest the nearest. Empty header cells are not columns; columns the
+    sidecar's `ignore_columns` lists are let through and not read.
+    """
+    ignored = ignored_columns(release)
+    unknown = [name for name, column in zip(written, read_as) if name.strip() and column is None and _fold(name) not in ignored]
+    reasons = [f"{missing}; found: {quoted(written)}"] if missing else []
+    reasons += [unknown_column(name, vocabulary) for name in unknown]
+    if reasons:
+        raise ReleaseError("; ".join(reasons))
+
+
+def unknown_column(name: str, vocabulary) -> str:
+    """The reason for one unknown column, suggesting the nearest known name if one is near: "unknown column 'exprots'
+    (did you mean 'exports'?)"."""
+    shown = " ".join(name.split())
+    known = {_fold(known_name): known_name for known_name in vocabulary}
+    nearest = difflib.get_close_matches(_fold(name), list(known), n=1, cutoff=0.7)
+    return f"unknown column '{shown}' (did you mean '{known[nearest[0]]}'?)" if nearest else f"unknown column '{shown}'"
 
 
 def _xlsx_rows(release: Release) -> list[tuple[int, list]]:

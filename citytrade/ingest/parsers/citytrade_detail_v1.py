@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import duckdb
 from citytrade.ingest.areas import AreaResolver, UnknownArea
-from citytrade.ingest.parsers.base import ParsedRelease, trade_defaults
+from citytrade.ingest.parsers.base import ParsedRelease, check_columns, missing_columns, trade_defaults
 from citytrade.ingest.releases import Release, ReleaseError
 from citytrade.ingest.units import known_units
 
@@ -184,18 +184,17 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     if release.meta.get("encoding") not in (None, "", "utf-8", "UTF-8"):
         raise ReleaseError("citytrade-detail-v1 files are UTF-8")
     header = _header(release)
+    read_as = [name.casefold() if name.casefold() in COLUMNS else None for name in header]
+    check_columns(release, header, read_as, COLUMNS, missing_columns(read_as, COLUMNS))
     parsed = ParsedRelease(kind="detail")
-    parsed.rows = DetailRows(release, resolver, unit, basis, parsed.rejects, header)  # type: ignore[assignment]
+    parsed.rows = DetailRows(release, resolver, unit, basis, parsed.rejects, [name.casefold() for name in header])  # type: ignore[assignment]
     return parsed
 
 
 def _header(release: Release) -> list[str]:
+    """The first line's column names as written."""
     with open(release.data_path, encoding="utf-8-sig", errors="replace") as handle:
         first = handle.readline()
     if not first.strip():
         raise ReleaseError("the file is empty")
-    names = [name.strip().strip('"').casefold() for name in first.rstrip("\r\n").split(",")]
-    missing = [column for column in COLUMNS if column not in names]
-    if missing:
-        raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
-    return names
+    return [name.strip().strip('"') for name in first.rstrip("\r\n").split(",")]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 from citytrade.ingest.areas import AreaResolver, UnknownArea
-from citytrade.ingest.parsers.base import MEASURES, ParsedRelease, as_int, check_unit, read_table, trade_defaults, trade_row
-from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.parsers.base import (
+    MEASURES, ParsedRelease, as_int, check_columns, check_unit, missing_columns, read_table, trade_defaults, trade_row,
+)  # fmt: skip
+from citytrade.ingest.releases import Release
 from citytrade.ingest.units import BadValue, parse_figure
 
 ALIASES = {
@@ -25,6 +27,7 @@ BARE_GROWTH = {"同比", "同比%", "同比(%)", "同比（%）", "同比±%", "
 REQUIRED = ("area", "year", "month_from", "month_to")
 
 _LOOKUP = {alias.casefold(): canonical for canonical, names in ALIASES.items() for alias in names}
+VOCABULARY = [alias for names in ALIASES.values() for alias in names]
 
 
 def canonical_header(names: list[str]) -> list[str]:
@@ -47,15 +50,16 @@ def _is_header(names: list[str]) -> bool:
     return "area" in columns and "year" in columns
 
 
+def _count_known(names: list[str]) -> int:
+    return sum(column in ALIASES for column in canonical_header(names))
+
+
 def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     default_unit, basis = trade_defaults(release)
-    table = read_table(release, _is_header)
+    table = read_table(release, _is_header, _count_known, REQUIRED)
     header = canonical_header(table.header)
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
-    if not any(m in header for m in MEASURES):
-        raise ReleaseError("missing required column: one of total, exports, imports")
+    read_as = [column if column in ALIASES else None for column in header]
+    check_columns(release, table.header, read_as, VOCABULARY, missing_columns(read_as, REQUIRED, one_of=MEASURES))
     parsed = ParsedRelease(kind="trade")
     for number, row in table.records(header):
         try:

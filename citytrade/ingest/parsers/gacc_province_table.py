@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from citytrade.ingest.areas import NATION_CODE, AreaResolver, UnknownArea
-from citytrade.ingest.parsers.base import MEASURES, ParsedRelease, as_int, is_note_row, read_rows, trade_defaults, trade_row
+from citytrade.ingest.parsers.base import (
+    MEASURES, ParsedRelease, as_int, check_columns, is_note_row, read_rows, trade_defaults, trade_row,
+)  # fmt: skip
 from citytrade.ingest.releases import Release, ReleaseError
 from citytrade.ingest.units import BadValue, parse_figure
 
@@ -24,6 +26,12 @@ AREA_HEADERS = ("地区", "省份", "省市", "省区市", "收发货人所在�
                 "境内目的地/货源地", "境内目的地和货源地", "area", "region", "province")  # fmt: skip
 # The national total row of a provincial table; it is the nation's figure, on the `national` basis.
 TOTAL_ROW_NAMES = {"总值", "合计", "总计", "全国", "全国合计", "total", "china"}
+# Names the reason for an unknown column may suggest: what classify_columns reads, in its usual spellings.
+VOCABULARY = (
+    *AREA_HEADERS,
+    *(f"{window}{measure}{growth}" for window in ("当月", "累计") for measure in ("进出口", "出口", "进口") for growth in ("", "同比±%")),
+    *(f"{window} {measure}" for window in ("month", "ytd") for measure in ("total", "exports", "imports", "total yoy%")),
+)
 _TITLE_PERIOD = re.compile(r"(\d{4})\s*年\s*(?:1\s*[-至～~—–]\s*)?(\d{1,2})\s*月")
 _NOISE = re.compile(r"[\s（）()\[\]【】:：]")
 
@@ -77,24 +85,27 @@ def _is_area_header(cells: list[str]) -> bool:
     return first in {h.casefold() for h in AREA_HEADERS} or first.endswith("所在地")
 
 
-def _header(rows: list[tuple[int, list[str]]]) -> tuple[int, int, list[str]]:
-    """(header row index, first data row index, column names), folding in a two-row header.
+def _header(rows: list[tuple[int, list[str]]]) -> tuple[int, int, list[str], list[bool]]:
+    """(header row index, first data row index, column names, whether each column has a heading cell of its own),
+    folding in a two-row header.
 
     A two-row header has the measures (进出口, 出口, 进口) in one row, spanning the windows (当月, 累计, 同比)
-    in the other; the area heading sits in either row.
+    in the other; the area heading sits in either row. A spanning heading also names the empty-headed columns
+    to its right: those are no columns of the table, and no unknown ones either.
     """
     for index, (_, cells) in enumerate(rows):
         if not _is_area_header(cells):
             continue
-        names, data_start = list(cells), index + 1
+        names, data_start, heading_rows = list(cells), index + 1, [cells]
         if not classify_columns(names):
             below = rows[index + 1][1] if index + 1 < len(rows) else []
             above = rows[index - 1][1] if index > 0 else []
             if below and not below[0] and any(below[1:]):
-                names, data_start = _combine(names, below), index + 2
+                names, data_start, heading_rows = _combine(names, below), index + 2, [cells, below]
             elif any(above[1:]):
-                names = _combine(above, names)
-        return index, data_start, names
+                names, heading_rows = _combine(above, names), [above, cells]
+        written = [any(str(row[position]).strip() for row in heading_rows if position < len(row)) for position in range(len(names))]
+        return index, data_start, names, written
     raise ReleaseError("no header row found: the first column of the table must be headed 地区, 收发货人所在地 or area")
 
 
@@ -131,10 +142,13 @@ def _reporting_period(release: Release, rows: list[tuple[int, list[str]]], heade
 def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     unit, basis = trade_defaults(release)
     rows = read_rows(release)
-    header_index, data_start, names = _header(rows)
+    header_index, data_start, names, written = _header(rows)
     columns = classify_columns(names)
-    if not any(not growth for _, _, growth in columns.values()):
-        raise ReleaseError("missing required columns: no 当月 or 累计 value column for 进出口, 出口 or 进口")
+    read_as = [_column_label(*columns[position]) if position in columns else None for position in range(len(names))]
+    read_as[0] = "area"
+    has_values = any(not growth for _, _, growth in columns.values())
+    missing = None if has_values else "missing required columns: no 当月 or 累计 value column for 进出口, 出口 or 进口"
+    check_columns(release, [name if is_written else "" for name, is_written in zip(names, written)], read_as, VOCABULARY, missing)
     year, month = _reporting_period(release, rows, header_index)
     windows = {"month": (month, month), "ytd": (1, month)}
     parsed = ParsedRelease(kind="trade")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 from citytrade.ingest.areas import AreaResolver, UnknownArea
-from citytrade.ingest.parsers.base import ParsedRelease, as_int, read_table, trade_defaults, trade_row
-from citytrade.ingest.releases import Release, ReleaseError
+from citytrade.ingest.parsers.base import ParsedRelease, as_int, check_columns, missing_columns, read_table, trade_defaults, trade_row
+from citytrade.ingest.releases import Release
 from citytrade.ingest.units import BadValue, parse_figure
 
 # Indicator codes and the attribution basis each measures (all are total imports + exports).
@@ -12,18 +12,23 @@ INDICATOR_BASIS = {
     "A060201": "destination_source",
 }
 REQUIRED = ("indicator_code", "region_code", "region_name", "year", "value")
+# has_data is read; the names and the displayed value repeat what the codes and `value` say.
+KNOWN = (*REQUIRED, "indicator_name", "requested_code", "display_value", "has_data")
 
 
 def _is_header(names: list[str]) -> bool:
     return "indicator_code" in names and "region_code" in names
 
 
+def _count_known(names: list[str]) -> int:
+    return sum(name in KNOWN for name in names)
+
+
 def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     unit, basis = trade_defaults(release)
-    table = read_table(release, _is_header)
-    missing = [c for c in REQUIRED if c not in table.header]
-    if missing:
-        raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
+    table = read_table(release, _is_header, _count_known, REQUIRED)
+    read_as = [name if name in KNOWN else None for name in table.header]
+    check_columns(release, table.header, read_as, KNOWN, missing_columns(read_as, REQUIRED))
     parsed = ParsedRelease(kind="trade")
     for number, row in table.records():
         if str(row.get("has_data", "True")).strip().lower() in {"false", "0", "no"}:

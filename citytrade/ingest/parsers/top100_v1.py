@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 from citytrade.ingest.areas import AreaResolver, UnknownArea
-from citytrade.ingest.parsers.base import ParsedRelease, as_int, read_table
+from citytrade.ingest.parsers.base import ParsedRelease, as_int, check_columns, missing_columns, read_table
 from citytrade.ingest.releases import Release, ReleaseError
 from citytrade.ingest.units import BadValue, parse_figure
 
 REQUIRED = ("year", "rank", "area")
+# cities_in_list: the publisher's count per region (SPEC), on rows without a rank: each is quarantined with its reason.
+KNOWN = (*REQUIRED, "score", "cities_in_list")
 SUBINDEX_PREFIX = "subindex_"
+SUBINDICES = ("level", "structure", "efficiency", "development", "innovation", "potential")
+VOCABULARY = (*KNOWN, *(f"{SUBINDEX_PREFIX}{name}" for name in SUBINDICES))
+
+
+def _column(name: str) -> str | None:
+    """The column a header cell names (case-insensitive), or None if this format does not read it."""
+    name = name.casefold()
+    return name if name in KNOWN or (name.startswith(SUBINDEX_PREFIX) and name != SUBINDEX_PREFIX) else None
 
 
 def _is_header(names: list[str]) -> bool:
@@ -15,15 +25,18 @@ def _is_header(names: list[str]) -> bool:
     return "rank" in lowered and "area" in lowered
 
 
+def _count_known(names: list[str]) -> int:
+    return sum(_column(name) is not None for name in names)
+
+
 def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     complete = release.meta.get("complete")
     if not isinstance(complete, bool):
         raise ReleaseError("sidecar field complete must be true or false for top100-v1")
-    table = read_table(release, _is_header)
+    table = read_table(release, _is_header, _count_known, REQUIRED)
     header = [n.casefold() for n in table.header]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ReleaseError(f"missing required column(s): {', '.join(missing)}")
+    read_as = [_column(name) for name in table.header]
+    check_columns(release, table.header, read_as, VOCABULARY, missing_columns(read_as, REQUIRED))
     parsed = ParsedRelease(kind="top100")
     seen_ranks: dict[tuple[int, int], int] = {}
     for number, row in table.records(header):
