@@ -76,6 +76,10 @@ class Settings:
         return self.home / "logs"
 
     @property
+    def readers_state_path(self) -> Path:
+        return self.home / "state" / "readers.json"
+
+    @property
     def lock_path(self) -> Path:
         return self.home / "run.lock"
 

@@ -13,6 +13,7 @@ from typing import Iterator
 from citytrade import warehouse
 from citytrade.config import Settings
 from citytrade.ingest.load import IngestSummary, ingest_releases
+from citytrade.scheduling import pause_point
 from citytrade.publish import marts, report_html
 from citytrade.quality import gates
 from citytrade.transform import build, docs
@@ -32,13 +33,16 @@ class RunReport:
     """What a run did, for the CLI, the run log and the Prefect artifacts."""
 
     run_id: str
-    status: str = "running"  # published | blocked | failed
+    status: str = "running"  # published | blocked | failed | interrupted
     message: str = ""
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    finished_at: str | None = None
     releases_loaded: list[str] = field(default_factory=list)
     releases_unchanged: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # quarantined by this run
+    quarantine: list[str] | None = None  # the landing zone's quarantine as this run's ingest found it (None: no ingest)
     row_gate: str = ""
     mart_gate: str = ""
     rows_kept_out: int = 0
@@ -85,7 +89,14 @@ def begin_run(settings: Settings, run_id: str) -> None:
 
 
 def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
-    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
+    """Load what is new in the landing zone. `progress(done, total, path, outcome)` hears of each release once it is
+    committed (by default only the test hook: scheduling.pause_point "ingest", after the first)."""
+    progress = progress or (lambda *_: pause_point("ingest", settings.home))
+    try:
+        summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
+    except KeyboardInterrupt as interrupt:
+        # its frames hold the loader's DuckDB objects, which the interrupted run's state would keep until exit
+        raise interrupt.with_traceback(None) from None
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gates.record_alerts(con, gates.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
     return summary
@@ -97,6 +108,7 @@ def build_pre_gate_stage(settings: Settings, all_tests: bool = False) -> dict[st
 
 def audit_rows_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     """The row gate: GX judges every figure; its verdicts replace the stored ones, which the marts build reads."""
+    pause_point("row-gate", settings.home)  # test hook; a no-op unless CITYTRADE_TEST_PAUSE_AT=row-gate
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gate = gates.run_checkpoint(settings, "row_gate", con)
         gates.record_row_verdicts(con, gate, run_id)
@@ -119,14 +131,36 @@ def publish_stage(settings: Settings, run_id: str) -> marts.PublishResult:
 
 
 def finish_run(settings: Settings, report: RunReport) -> None:
+    """The run log's last word on a run, from what the warehouse holds: the releases it committed are counted there,
+    so a run interrupted mid-ingest records those it loaded. Then what readers read (record_for_readers)."""
+    report.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     with warehouse.open_warehouse(settings.warehouse_path) as con:
+        report.releases_loaded = [path for (path,) in con.execute(
+            "select path from raw.releases where run_id = ? and status <> 'quarantined' order by path", [report.run_id]).fetchall()]  # fmt: skip
         con.execute(
             "update audit.runs set finished_at = ?, status = ?, message = ?, releases_loaded = ?, published = ? where run_id = ?",
             [warehouse.utc_now(), report.status, report.message, len(report.releases_loaded), report.status == "published", report.run_id],
         )
+        record_for_readers(settings, con, report.run_id, report.quarantine)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.log_dir / "runs.jsonl", "a", encoding="utf-8") as handle:
         handle.write(report.to_json() + "\n")
+
+
+def record_for_readers(settings: Settings, con, run_id: str, quarantine: list[str] | None) -> None:
+    """`state/readers.json`: every alert (`open` when this run raised or saw it) and the current quarantine (kept
+    from the last record when this run did not ingest), so that `status` and `alerts` never open the warehouse a
+    run may be writing. Replaced whole, by one rename."""
+    cursor = con.execute("select * from audit.alerts order by detected_at, alert_id")
+    names = [column[0] for column in cursor.description]
+    alerts = [{**dict(zip(names, row)), "open": row[names.index("last_seen_run_id")] == run_id} for row in cursor.fetchall()]
+    path = settings.readers_state_path
+    if quarantine is None and path.exists():
+        quarantine = json.loads(path.read_text(encoding="utf-8")).get("quarantine", [])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"run_id": run_id, "quarantine": quarantine or [], "alerts": alerts}, default=str, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def absorb_ingest(report: RunReport, summary: IngestSummary) -> None:
@@ -135,6 +169,7 @@ def absorb_ingest(report: RunReport, summary: IngestSummary) -> None:
     report.rows_loaded = summary.rows_loaded
     report.rows_quarantined = summary.rows_quarantined
     report.problems = summary.problems
+    report.quarantine = summary.problems + summary.standing_problems
 
 
 def absorb_gate(report: RunReport, gate: gates.GateResult, new_alerts: list[dict]) -> None:

@@ -100,18 +100,22 @@ def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_l
             report_dbt_nodes("marts", build_marts(settings))
             mart_gate, new_alerts = audit_marts(settings, run_id)
             pipeline.absorb_gate(report, mart_gate, new_alerts)
-            try:
-                publish(settings, report, mart_gate)
-            finally:
-                data_docs(settings, row_gate, mart_gate)
+            published = publish(settings, report, mart_gate, return_state=True)
+            data_docs(settings, row_gate, mart_gate)  # after a failed publish too: they show what the gates found
+            published.result()
             scheduling.remember_landing_zone(settings, summary.landing_zone)  # the landing-zone watch skips what this run saw
-        except BaseException as exc:  # an interrupt too (Ctrl-C, a cancel): the run log must not end at "running"
+        except Exception as exc:
             report.status = "failed"
-            report.message = pipeline.one_line(exc) if isinstance(exc, Exception) else f"interrupted{': ' + str(exc) if str(exc) else ''}"
+            report.message = pipeline.one_line(exc)
+            raise
+        except BaseException:  # Ctrl-C, a cancel: the run log must not end at "running", and nobody needs telling
+            report.status = "interrupted"
+            report.message = "interrupted"
             raise
         finally:
             pipeline.finish_run(settings, report)
-            notify_people(report)
+            if report.status != "interrupted":
+                notify_people(report)
     create_markdown_artifact(key="validation-summary", markdown=validation_markdown(report), description="Quality gate of this run")
     if report.status == "published":
         create_markdown_artifact(key="rankings-summary", markdown=rankings_markdown(settings), description="Latest city rankings")

@@ -3,41 +3,81 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
+import os
+import signal
+import subprocess
 import sys
+import traceback
 from pathlib import Path
 from citytrade.config import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_BLOCKED = 3
+EXIT_INTERRUPTED = 130
 EXIT_LOCKED = 75
+
+WRITERS = {"run", "ingest", "build", "validate", "publish"}  # the commands that write the home
+
+
+class UsageError(ValueError):
+    """A command line that cannot be carried out as given (a path that is not there, say): exit 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad command line: argparse's usage line, exit 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     settings = Settings.from_args(args.raw_dir, args.home)
     settings.apply_environment()  # before Prefect, dbt or GX are imported
-    settings.ensure_dirs()
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    console = logging.StreamHandler()
+    console.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)  # what Prefect's loggers pass up too
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[console])
     try:
+        if args.command in WRITERS:
+            check_paths(settings, reads_landing_zone=args.command in {"run", "ingest"})
         return args.handler(settings, args)
     except KeyboardInterrupt:
         print("citytrade: interrupted", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:  # every failure ends as one line naming what went wrong
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `citytrade alerts | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # every failure ends as one line naming what went wrong; --debug adds the traceback
         from citytrade.pipeline import PublishBlocked, RunLocked, one_line
 
+        if args.debug:
+            traceback.print_exc()
+        print(f"citytrade: {one_line(exc)}", file=sys.stderr)
         if isinstance(exc, RunLocked):
-            print(f"citytrade: {one_line(exc)}", file=sys.stderr)
             return EXIT_LOCKED
         if isinstance(exc, PublishBlocked):
-            print(f"citytrade: {one_line(exc)}", file=sys.stderr)
             return EXIT_BLOCKED
-        print(f"citytrade: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
+
+
+def check_paths(settings: Settings, reads_landing_zone: bool) -> None:
+    """Before anything heavy starts: the landing zone is a folder, and the home can be written."""
+    if reads_landing_zone and not settings.raw_dir.is_dir():
+        what = "is not a folder" if settings.raw_dir.exists() else "does not exist"
+        raise UsageError(f"the raw folder {settings.raw_dir} {what} (--raw-dir)")
+    if settings.home.exists() and not settings.home.is_dir():
+        raise UsageError(f"the home {settings.home} is not a folder (--home)")
+    try:
+        settings.ensure_dirs()
+    except OSError as exc:
+        raise UsageError(f"cannot write to the home {settings.home}: {(exc.strerror or str(exc)).lower()} (--home)") from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line said in one line: what is wrong, and where help is. Exit 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"citytrade: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,14 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         options = argparse.ArgumentParser(add_help=False)
         options.add_argument("--raw-dir", default=default, help="landing zone of release files (default data/raw)")
         options.add_argument("--home", default=default, help="folder for all state (env CITYTRADE_HOME, default .citytrade/)")
+        options.add_argument("--debug", action="store_true", default=default or False, help="print the traceback of an error")
         return options
 
     common = state_options(argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(prog="citytrade", description=__doc__, parents=[state_options(None)])
+    parser = Parser(prog="citytrade", description=__doc__, parents=[state_options(None)])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="the whole pipeline as a Prefect flow: ingest, build, validate, publish")
     run.add_argument("--wait", action="store_true", help="wait for another run on the same home instead of refusing")
+    run.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's logs and one line per dbt node")
     run.set_defaults(handler=cmd_run)
 
     for name, helptext, handler in (
@@ -101,35 +143,86 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- commands
 
 
-def cmd_run(settings: Settings, args) -> int:
-    """The pipeline flow, on the Prefect API configured (PREFECT_API_URL), else on Prefect's ephemeral one."""
-    from citytrade.pipeline import PublishBlocked
-    from citytrade.cli.progress import stage_progress
+RUN_CHILD_ENV = "CITYTRADE_RUN_CHILD"  # set in the process that runs the flow under a supervising `citytrade run`
+STOP_SECONDS = 4  # how long an interrupted run has to record its end before it is killed
 
+
+def cmd_run(settings: Settings, args) -> int:
+    """The flow runs in a child process of its own session, and this process supervises it. A terminal's Ctrl-C
+    goes to this process alone: Prefect's ephemeral API server, which Prefect starts in the flow's process group,
+    would otherwise stop at once and leave the interrupted run retrying its last calls to it for minutes. The
+    child gets the interrupt instead, records its end while its server still answers, and is killed after
+    STOP_SECONDS if it has not ended."""
+    if os.environ.get(RUN_CHILD_ENV):
+        return run_flow(settings, args)
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    child = subprocess.Popen([sys.executable, "-m", "citytrade.cli.main", *args.argv], env={**os.environ, RUN_CHILD_ENV: "1"},
+                             start_new_session=True)  # fmt: skip
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stop from a supervisor is an interrupt too
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGINT)
+    try:
+        return child.wait(timeout=STOP_SECONDS)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        os.killpg(child.pid, signal.SIGKILL)  # the run and everything it started; the OS drops the run lock
+        child.wait()
+    report = _last_report(settings)
+    if report.get("status") == "interrupted" and report.get("started_at", "") >= started:  # it recorded its end
+        print(interrupted_line(report), file=sys.stderr)
+    else:
+        print(f"citytrade: interrupted; the run did not end within {STOP_SECONDS} s and was killed: "
+              "what it committed stays, the next run goes on from there", file=sys.stderr)  # fmt: skip
+    return EXIT_INTERRUPTED
+
+
+def interrupted_line(report: dict) -> str:
+    loaded = len(report.get("releases_loaded") or [])
+    return f"citytrade: interrupted; {loaded} release(s) committed to the warehouse, nothing published: the next run goes on from there"
+
+
+def run_flow(settings: Settings, args) -> int:
+    """The pipeline flow, on the Prefect API configured (PREFECT_API_URL), else on Prefect's ephemeral one. Prefect's
+    console shows warnings and errors only, unless --verbose (every log still goes to the Prefect API)."""
+    from citytrade.cli.progress import stage_progress
+    from citytrade.pipeline import PublishBlocked
+
+    if not args.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
-    # a terminal gets a bar over the stages; logs and CI get Prefect's one line per finished task
-    with stage_progress(enabled=sys.stderr.isatty()) as progress:
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    with stage_progress(enabled=sys.stderr.isatty()) as progress:  # a terminal gets a bar over the stages
         from flows.run_pipeline import run_pipeline
 
         if progress is not None:
             progress.attach()
         try:
-            report = run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+            run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
         except PublishBlocked:
-            _print_problems(_last_report(settings))
+            print_summary(_last_report(settings))
             raise
-    _print_problems(report.__dict__)
-    print(f"citytrade: {report.message}")
+        except KeyboardInterrupt:
+            interrupted = True
+        else:
+            interrupted = False
+    if interrupted:
+        report = _last_report(settings)
+        this_run = report.get("status") == "interrupted" and report.get("started_at", "") >= started
+        print(interrupted_line(report if this_run else {}), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print_summary(_last_report(settings))
     return EXIT_OK
 
 
 def cmd_ingest(settings: Settings, args) -> int:
-    from citytrade import pipeline
+    from citytrade import pipeline, warehouse
 
     run_id = pipeline.new_run_id()
     with pipeline.run_lock(settings, wait=args.wait):
-        settings.ensure_dirs()
         summary = pipeline.ingest_stage(settings, run_id, progress=_print_ingest_progress)
+        with warehouse.open_warehouse(settings.warehouse_path) as con:
+            pipeline.record_for_readers(settings, con, run_id, summary.problems + summary.standing_problems)
     for line in summary.problems:
         print(f"quarantined {line}", file=sys.stderr)
     print(f"citytrade: loaded {len(summary.loaded)} release(s), {summary.rows_loaded} rows; {summary.unchanged} unchanged; "
@@ -141,7 +234,6 @@ def cmd_build(settings: Settings, args) -> int:
     from citytrade import pipeline
 
     with pipeline.run_lock(settings, wait=args.wait):
-        settings.ensure_dirs()
         statuses = pipeline.build_pre_gate_stage(settings, all_tests=True)
         statuses.update(pipeline.build_post_gate_stage(settings, all_tests=True))
     units = sum(1 for node in statuses if node.startswith("unit test "))
@@ -150,15 +242,16 @@ def cmd_build(settings: Settings, args) -> int:
 
 
 def cmd_validate(settings: Settings, args) -> int:
-    from citytrade import pipeline
+    from citytrade import pipeline, warehouse
     from citytrade.quality import gates
 
     run_id = pipeline.new_run_id()
     with pipeline.run_lock(settings, wait=args.wait):
-        settings.ensure_dirs()
         row_gate, _ = pipeline.audit_rows_stage(settings, run_id)
         mart_gate, _ = pipeline.audit_marts_stage(settings, run_id)
         gates.build_data_docs(settings, row_gate, mart_gate)
+        with warehouse.open_warehouse(settings.warehouse_path) as con:
+            pipeline.record_for_readers(settings, con, run_id, None)
     for gate in (row_gate, mart_gate):
         print(gate.summary())
         for finding in gate.findings:
@@ -221,9 +314,12 @@ def cmd_generate(settings: Settings, args) -> int:
     out = Path(args.out).resolve()
     sample = (PROJECT_ROOT / "data" / "raw").resolve()
     if out == sample or sample in out.parents:
-        raise ValueError(f"{out} is inside the sample landing zone {sample}: generate synthetic releases into a separate folder")
-    summary = generate(out, years=args.years, seed=args.seed, start_year=args.start_year, last_year_months=args.months,
-                       detail_rows=args.detail_rows, faults=args.faults)  # fmt: skip
+        raise UsageError(f"{out} is inside the sample landing zone {sample}: generate synthetic releases into a separate folder")
+    try:
+        summary = generate(out, years=args.years, seed=args.seed, start_year=args.start_year, last_year_months=args.months,
+                           detail_rows=args.detail_rows, faults=args.faults)  # fmt: skip
+    except ValueError as exc:  # arguments out of range
+        raise UsageError(str(exc)) from None
     print(f"citytrade: wrote {summary.files} release(s), {summary.rows} rows"
           + (f"; {summary.detail_files} detail file(s), {summary.detail_rows} rows" if summary.detail_files else "")
           + (f"; {len(summary.faults)} fault(s) listed in {out / 'FAULTS.json'}" if summary.faults else "")
@@ -261,12 +357,23 @@ def _last_report(settings: Settings) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def _print_problems(report: dict) -> None:
-    for line in report.get("problems", []):
+def print_summary(report: dict) -> None:
+    """What a run did, in a few lines: quarantined files and new errors on stderr, the counts on stdout."""
+    if not report:
+        return
+    for line in report.get("problems") or []:
         print(f"quarantined {line}", file=sys.stderr)
-    errors = [a for a in report.get("new_alerts", []) if a["severity"] == "error" and a["check_name"] != "ingest_quarantine"]
-    for alert in errors:
-        print(f"error {alert['check_name']}: {alert['message']}", file=sys.stderr)
+    alerts = report.get("new_alerts") or []
+    for alert in alerts:
+        if alert["severity"] == "error" and alert["check_name"] != "ingest_quarantine":
+            print(f"error {alert['check_name']}: {alert['message']}", file=sys.stderr)
+    errors = sum(1 for alert in alerts if alert["severity"] == "error")
+    print(f"citytrade: {report['status']}: {report['message']}")
+    print(f"  releases: {len(report.get('releases_loaded') or [])} loaded, {report.get('releases_unchanged', 0)} unchanged, "
+          f"{len(report.get('quarantine') or [])} quarantined")  # fmt: skip
+    print(f"  rows: {report.get('rows_loaded', 0)} loaded, {report.get('rows_quarantined', 0)} quarantined, "
+          f"{report.get('rows_kept_out', 0)} kept out of the marts by the row gate")  # fmt: skip
+    print(f"  new alerts: {errors} error(s), {len(alerts) - errors} warning(s)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Reading the state of a home for people: runs, the publish, alerts, quarantine, rankings."""
+"""Reading the state of a home for people: runs, the publish, alerts, quarantine, rankings.
+
+Readers never open the build warehouse, which a run may be writing: they read the published file, the run log
+(`logs/runs.jsonl`) and what each run records for them (`state/readers.json`, pipeline.record_for_readers).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 import urllib.request
 
 import duckdb
+
 from citytrade.config import Settings
 
 
@@ -15,19 +20,28 @@ class NotPublished(RuntimeError):
     """Nothing has been published under this home yet."""
 
 
+class NoHome(RuntimeError):
+    """The home does not exist: a mistyped --home, or no run yet."""
+
+
+def require_home(settings: Settings) -> None:
+    if not settings.home.is_dir():
+        raise NoHome(f"no citytrade home at {settings.home}: check --home, or run `citytrade run` first")
+
+
 def _published(settings: Settings) -> duckdb.DuckDBPyConnection:
+    require_home(settings)
     if not settings.published_db.exists():
         raise NotPublished(f"nothing published yet under {settings.home}: run `citytrade run` first")
     return duckdb.connect(str(settings.published_db), read_only=True)
 
 
-def _warehouse(settings: Settings) -> duckdb.DuckDBPyConnection | None:
-    if not settings.warehouse_path.exists():
-        return None
+def reader_state(settings: Settings) -> dict:
+    """What the last run recorded for readers: the current quarantine and every alert (`open`: seen by it)."""
     try:
-        return duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.IOException:
-        return None  # a run holds the warehouse; fall back on the run log and the publish
+        return json.loads(settings.readers_state_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"quarantine": [], "alerts": []}
 
 
 def _runs_from_log(settings: Settings, limit: int) -> list[dict]:
@@ -37,9 +51,36 @@ def _runs_from_log(settings: Settings, limit: int) -> list[dict]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").strip().splitlines()[-limit:]][::-1]
 
 
-def _runs_from_prefect(api_url: str, limit: int) -> list[str]:
-    """The latest citytrade flow runs from the Prefect REST API (plain HTTP: the package does not import Prefect)."""
+def local_time(stamp: str | None) -> str:
+    """An ISO time (UTC when it has no zone) in this machine's zone, with the zone's name."""
+    if not stamp:
+        return "-"
+    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return "-"
+    seconds = (dt.datetime.fromisoformat(end.replace("Z", "+00:00")) - dt.datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    return f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.0f} min"
+
+
+def _run_line(run: dict) -> str:
+    alerts = run.get("new_alerts") or []
+    errors = sum(1 for alert in alerts if alert["severity"] == "error")
+    counts = (
+        f"loaded {len(run.get('releases_loaded') or [])}, unchanged {run.get('releases_unchanged', 0)}, "
+        f"quarantined {len(run.get('problems') or [])}; rows kept out {run.get('rows_kept_out', 0)}; "
+        f"new alerts {errors} error(s), {len(alerts) - errors} warning(s)"
+    )
+    when = local_time(run.get("started_at"))
+    return f"  {when}  {_duration(run.get('started_at'), run.get('finished_at')):>6}  {run['status']:9}  {counts}"
+
+
+def _prefect_api(api_url: str):
     def call(method: str, path: str, body: dict | None = None):
         request = urllib.request.Request(
             api_url.rstrip("/") + path, method=method, headers={"Content-Type": "application/json"},
@@ -48,45 +89,59 @@ def _runs_from_prefect(api_url: str, limit: int) -> list[str]:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    runs = call("POST", "/flow_runs/filter", {
-        "limit": limit, "sort": "EXPECTED_START_TIME_DESC",
-        "flows": {"name": {"like_": "citytrade-"}},
-        "flow_runs": {"parent_task_run_id": {"is_null_": True}},  # top-level runs; a watch's pipeline run is its child
-    })  # fmt: skip
+    return call
+
+
+def runs_from_prefect(api_url: str, limit: int) -> tuple[list[str], list[str]]:
+    """The latest citytrade flow runs that started, and the next scheduled ones, from the Prefect REST API."""
+    call = _prefect_api(api_url)
     names: dict[str, str] = {}
-    lines = []
-    for run in runs:
+
+    def name_of(run: dict) -> str:
         for key, kind in (("flow_id", "flows"), ("deployment_id", "deployments")):
             if run.get(key) and run[key] not in names:
                 names[run[key]] = call("GET", f"/{kind}/{run[key]}")["name"]
-        name = names[run["flow_id"]] + (f"/{names[run['deployment_id']]}" if run.get("deployment_id") else "")
+        return names[run["flow_id"]] + (f"/{names[run['deployment_id']]}" if run.get("deployment_id") else "")
+
+    top_level = {"parent_task_run_id": {"is_null_": True}}  # a watch's pipeline run is its child
+    past = call("POST", "/flow_runs/filter", {
+        "limit": limit, "sort": "START_TIME_DESC", "flows": {"name": {"like_": "citytrade-"}},
+        "flow_runs": {**top_level, "start_time": {"is_null_": False}},
+    })  # fmt: skip
+    upcoming = call("POST", "/flow_runs/filter", {
+        "limit": limit, "sort": "EXPECTED_START_TIME_ASC", "flows": {"name": {"like_": "citytrade-"}},
+        "flow_runs": {**top_level, "state": {"type": {"any_": ["SCHEDULED"]}}},
+    })  # fmt: skip
+    last = []
+    for run in past:
         state = run.get("state") or {}
-        started = (run.get("start_time") or run.get("expected_start_time") or "")[:19].replace("T", " ")
         message = (state.get("message") or "").splitlines()[0] if state.get("message") else ""
-        lines.append(f"  {started}  {name:45} {state.get('type', '?'):10} {run['name']}  {message}".rstrip())
-    return lines
+        took = f"{run['total_run_time']:.0f} s" if run.get("total_run_time") else "-"
+        last.append(f"  {local_time(run.get('start_time'))}  {took:>6}  {state.get('type', '?'):10} {name_of(run)}  {message}".rstrip())
+    following = [f"  {local_time(run.get('expected_start_time'))}  {name_of(run)}" for run in upcoming]
+    return last, following
 
 
 def status_text(settings: Settings, limit: int = 8) -> str:
-    lines = [f"home: {settings.home}", ""]
+    require_home(settings)
+    lines = [f"home: {settings.home}"]
     api_url = os.environ.get("PREFECT_API_URL")
+    lines.append(f"Prefect API: {api_url}" if api_url else "Prefect API: none configured (runs use Prefect's ephemeral API)")
+    lines.append("")
     if api_url:
-        lines.append(f"last runs (Prefect API {api_url}):")
         try:
-            lines += _runs_from_prefect(api_url, limit) or ["  none yet"]
+            last, following = runs_from_prefect(api_url, limit)
+            lines += ["last runs (Prefect):", *(last or ["  none yet"]), "", "next scheduled runs:", *(following or ["  none"])]
         except (OSError, ValueError, KeyError) as exc:
-            lines.append(f"  cannot read the Prefect API ({type(exc).__name__}: {exc}); the local run log follows")
+            lines.append(f"cannot read the Prefect API ({exc}); the local run log follows")
             api_url = None
     if not api_url:
-        lines.append(f"last runs (run log {settings.log_dir / 'runs.jsonl'}):")
         runs = _runs_from_log(settings, limit)
-        if not runs:
-            lines.append("  none yet")
-        for run in runs:
-            lines.append(f"  {run['run_id'][:8]}  {run['status']:9}  loaded {len(run['releases_loaded'])} release(s)  {run['message']}")
+        lines.append(f"last runs (run log {settings.log_dir / 'runs.jsonl'}):")
+        lines += [_run_line(run) for run in runs] or ["  none yet"]
     lines += ["", "published:"]
     if settings.published_db.exists():
-        stamp = dt.datetime.fromtimestamp(settings.published_db.stat().st_mtime).isoformat(timespec="seconds")
+        stamp = dt.datetime.fromtimestamp(settings.published_db.stat().st_mtime).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         con = _published(settings)
         try:
             releases = con.execute(
@@ -100,41 +155,20 @@ def status_text(settings: Settings, limit: int = 8) -> str:
                   for path, published_on, status in releases]  # fmt: skip
     else:
         lines.append("  nothing yet")
-    con = _warehouse(settings)
-    if con is None:
-        lines += ["", "warehouse busy or absent: alerts and quarantine not shown"]
-        return "\n".join(lines)
-    try:
-        alerts = con.execute(
-            """select severity, count(*) from audit.alerts
-               where last_seen_run_id = (select run_id from audit.runs where status <> 'running' order by started_at desc limit 1)
-               group by severity order by severity"""
-        ).fetchall()
-        quarantine = con.execute(
-            "select path, count(*), max(reason) from raw.quarantine group by path order by path"
-        ).fetchall()
-    finally:
-        con.close()
-    lines += ["", "open alerts (latest run): " + (", ".join(f"{n} {s}" for s, n in alerts) or "none")]
-    lines += ["", "quarantined:"] + ([f"  {path}: {n} row(s)/file, e.g. {reason}" for path, n, reason in quarantine] or ["  nothing"])
+    state = reader_state(settings)
+    counts: dict[str, int] = {}
+    for alert in state["alerts"]:
+        if alert.get("open"):
+            counts[alert["severity"]] = counts.get(alert["severity"], 0) + 1
+    lines += ["", "open alerts (latest run): " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none")]
+    lines += ["", "quarantined (as the latest run found the landing zone):"] + ([f"  {line}" for line in state["quarantine"]] or ["  nothing"])
     return "\n".join(lines)
 
 
 def open_alerts(settings: Settings, include_all: bool = False) -> list[dict]:
-    con = _warehouse(settings)
-    if con is None:
-        raise RuntimeError(f"cannot read alerts: the warehouse {settings.warehouse_path} is absent or a run holds it")
-    try:
-        where = "" if include_all else (
-            "where last_seen_run_id = (select run_id from audit.runs where status <> 'running' order by started_at desc limit 1)"
-        )
-        cursor = con.execute(
-            f"select * from audit.alerts {where} order by case severity when 'error' then 0 else 1 end, check_name, message"
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-    finally:
-        con.close()
+    require_home(settings)
+    alerts = [alert for alert in reader_state(settings)["alerts"] if include_all or alert.get("open")]
+    return sorted(alerts, key=lambda alert: (alert["severity"] != "error", alert["check_name"], alert["message"]))
 
 
 class NoRanking(LookupError):

@@ -39,6 +39,8 @@ def build_models(
     if full_refresh:
         args.append("--full-refresh")
     result = dbtRunner(manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings)).invoke(args)
+    if isinstance(result.exception, KeyboardInterrupt):  # dbt returns an interrupt as a result: it is still one
+        raise result.exception
     statuses: dict[str, str] = {}
     failures = []
     for node_result in result.result.results if result.result is not None else []:

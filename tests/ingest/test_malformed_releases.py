@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 from citytrade import pipeline, warehouse
 from citytrade.cli import readers as state
 from citytrade.config import Settings
+from conftest import run_cli
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "malformed"
 
@@ -107,12 +109,18 @@ def test_every_bad_file_and_row_gets_its_reason_and_good_rows_load_once(corpus_s
     assert _fingerprints(CORPUS) == before
 
 
-def test_status_lists_the_quarantine(corpus_settings):
-    pipeline.ingest_stage(corpus_settings, "a-run")
-    text = state.status_text(corpus_settings)
-    assert "quarantined:" in text
-    assert "garbage.csv: 1 row(s)/file, e.g. cannot decode the file" in text
-    assert "unknown_area.csv: 1 row(s)/file, e.g. unknown area 'Shenzen'" in text
+def test_status_lists_the_quarantine_from_the_ingest_and_never_opens_the_warehouse(corpus_settings):
+    result = run_cli("ingest", "--raw-dir", str(corpus_settings.raw_dir), "--home", str(corpus_settings.home))
+    assert result.returncode == 0, result.stderr
+    aside = corpus_settings.warehouse_path.with_name("moved-aside.duckdb")
+    corpus_settings.warehouse_path.rename(aside)  # what status shows must not come from the build warehouse
+    try:
+        text = state.status_text(corpus_settings)
+    finally:
+        aside.rename(corpus_settings.warehouse_path)
+    quarantine = text.split("quarantined (as the latest run found the landing zone):")[1]
+    assert re.search(r"garbage\.csv\S*: cannot decode the file", quarantine), quarantine
+    assert re.search(r"unknown_area\.csv\S*: unknown area 'Shenzen'", quarantine), quarantine
 
 
 def test_fixing_a_file_elsewhere_loads_it(corpus_settings, tmp_path):
