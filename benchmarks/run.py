@@ -8,10 +8,11 @@ Scenarios (issue #27 sets the targets):
   c  --detail-rows rows of citytrade-detail-v1 added, on the home of (b)     <= 2x the floor's wall, peak RSS <= 4 GB
   d  the increment of (b) on a warehouse holding 3 x --years years ("d-cold" builds it)     wall <= 1.3x (b)
 (a)-(c) share one folder and (d) has its own: a home is used where it was made (dbt's partial parse and GX keep
-its absolute paths), as a user's is. (b) and (d) run --repeat times per runner, each from the same copy of the
-post-cold home, runners alternating; the median run stands (one run varies by 1-2 s on this host).
-Per run: wall time, CPU of the process tree, its peak RSS (sampled from /proc every 0.1 s, Prefect's ephemeral
-server included), rows loaded; per scenario a CPU gauge (this shared machine's speed varies). The table and a
+its absolute paths), as a user's is. The increments (b) and (d) run --repeat times per runner, each from the
+same copy of the post-cold home, alternating with each other and between runners so that their ratio is taken on
+the same shared machine; the median run stands (one run varies by 1-2 s on this host). Per run: wall time, CPU
+of the process tree (not the server's), its peak RSS (sampled from /proc every 0.1 s, Prefect's ephemeral server
+included), rows loaded; a CPU gauge before each group of runs (the machine's speed varies). The table and a
 JSON of every measure are written to the work folder, which keeps them (and logs/) when its data is removed.
 
     python benchmarks/run.py [--scenario a b c d] [--years 7] [--detail-rows 10000000] [--repeat 3] [--workdir DIR] [--keep]
@@ -20,6 +21,7 @@ JSON of every measure are written to the work folder, which keeps them (and logs
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -41,6 +43,7 @@ OFFLINE = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DB
            "PREFECT_UI_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}  # fmt: skip
 SEED = "1"
 REPEATED = ("b", "d")  # the increments
+ORDER = ("a", "b", "c", "d-cold", "d")  # of the table; they run a, d-cold, b and d together, c
 
 
 @dataclass
@@ -59,8 +62,7 @@ class Measure:
 
 # ---- measuring a process tree
 
-# Runs the command and prints the user + system CPU of everything it waited for, on a line of its own (the
-# command's last output may not end with a newline).
+# Runs the command, then prints the CPU of all it waited for on a line of its own (the command's may not end).
 WRAPPER = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
            "usage = resource.getrusage(resource.RUSAGE_CHILDREN); print('\\nCPU_S', usage.ru_utime + usage.ru_stime); sys.exit(code)")  # fmt: skip
 
@@ -132,18 +134,17 @@ class PrefectServer:
     """`prefect server start` on a free loopback port with its own PREFECT_HOME; its session killed on exit."""
 
     def __init__(self, home: Path):
-        self.home = home
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
+            self.home, self.port = home, sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/api"
 
     def __enter__(self) -> "PrefectServer":
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **OFFLINE, "PREFECT_HOME": str(self.home)}
         env.pop("PREFECT_API_URL", None)
         self.log = open(self.home / "server.log", "w", encoding="utf-8")
-        port = self.url.rsplit(":", 1)[1].split("/")[0]
-        self.process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", port],
+        self.process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
                                         env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -177,14 +178,13 @@ def generate(raw: Path, *args: str) -> None:
     subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, **OFFLINE}, stdout=subprocess.DEVNULL)
 
 
-def run_once(scenario: str, runner: str, env: dict, folder: Path, logs: Path, gauge: float, label: str) -> Measure:
+def run_once(scenario: str, runner: str, env: dict, folder: Path, log: Path, gauge: float) -> Measure:
     raw, home = folder / "raw", folder / f"home-{runner}"
     home.mkdir(exist_ok=True)
     if runner == "floor":
         cmd = [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--raw-dir", str(raw), "--db", str(home / "floor.duckdb"), "--out", str(home / "published")]
     else:
         cmd = [str(BIN / "citytrade"), "run", "--raw-dir", str(raw), "--home", str(home)]
-    log = logs / f"{scenario}-{runner}{label}.log"
     seconds, cpu, peak_mb, code = measure(cmd, env, log)
     if runner == "floor":
         printed = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
@@ -195,25 +195,29 @@ def run_once(scenario: str, runner: str, env: dict, folder: Path, logs: Path, ga
     return Measure(scenario, runner, seconds, cpu, peak_mb, rows if code == 0 else 0, code, gauge, os.getloadavg()[0])
 
 
-def run_scenario(scenario: str, folder: Path, runners: dict[str, dict], logs: Path, repeat: int) -> list[Measure]:
-    """Each runner once, or `repeat` times from the same copy of its home, runners alternating; the median stands."""
+def run_scenarios(scenarios: list[tuple[str, Path]], runners: dict[str, dict], logs: Path, repeat: int) -> list[Measure]:
+    """Each scenario (name, folder) with each runner once, or `repeat` times from the same copy of its home. Runs
+    alternate (scenarios, then runners, in each round) so all of them see the same shared machine; medians stand."""
     gauge = cpu_gauge()
-    print(f"[{scenario}] CPU gauge {gauge:.2f} s", flush=True)
-    repeat = repeat if scenario in REPEATED else 1
-    runs: dict[str, list[Measure]] = {runner: [] for runner in runners}
+    names = " ".join(name for name, _ in scenarios)
+    print(f"[{names}] CPU gauge {gauge:.2f} s", flush=True)
+    repeat = repeat if all(name in REPEATED for name, _ in scenarios) else 1
+    runs: dict[tuple[str, str], list[Measure]] = {}
     for attempt in range(repeat):
-        for runner, env in runners.items():
+        for (scenario, folder), (runner, env) in itertools.product(scenarios, runners.items()):
             home, kept = folder / f"home-{runner}", folder / f"home-{runner}.before-{scenario}"
             if repeat > 1 and attempt == 0:
                 shutil.copytree(home, kept, symlinks=True)
             elif repeat > 1:
                 shutil.rmtree(home)
                 shutil.copytree(kept, home, symlinks=True)
-            label = f"-{attempt + 1}" if repeat > 1 else ""
-            runs[runner].append(run_once(scenario, runner, env, folder, logs, gauge, label))
-            print(line(runs[runner][-1]) + (f"  (run {attempt + 1} of {repeat})" if repeat > 1 else ""), flush=True)
+            log = logs / f"{scenario}-{runner}{f'-{attempt + 1}' if repeat > 1 else ''}.log"
+            result = run_once(scenario, runner, env, folder, log, gauge)
+            runs.setdefault((scenario, runner), []).append(result)
+            print(line(result) + (f"  (run {attempt + 1} of {repeat})" if repeat > 1 else ""), flush=True)
     chosen = []
-    for runner, measures in runs.items():
+    for (scenario, runner), measures in runs.items():
+        folder = dict(scenarios)[scenario]
         shutil.rmtree(folder / f"home-{runner}.before-{scenario}", ignore_errors=True)
         failed = [m for m in measures if m.exit_code != 0]  # a failed run is reported, never outvoted by the others
         pick = failed[0] if failed else sorted(measures, key=lambda m: m.seconds)[len(measures) // 2]
@@ -241,10 +245,11 @@ def verdict(m: Measure, by_key: dict[tuple[str, str], Measure]) -> tuple[str, st
         met = m.seconds <= 2 * floor.seconds and m.peak_rss_mb <= 4096
         return "<= 2x floor, <= 4 GB", "yes" if met else "no"
     if m.scenario == "d" and ("b", m.runner) in by_key:
-        ratio = m.seconds / by_key[("b", m.runner)].seconds
+        b = by_key[("b", m.runner)]
+        ratios = f"{m.seconds / b.seconds:.2f}x (b), CPU {m.cpu_seconds / b.cpu_seconds:.2f}x"
         if m.runner == "floor":
-            return "", f"{ratio:.2f}x (b)"
-        return "<= 1.3x (b)", f"{'yes' if ratio <= 1.3 else 'no'}: {ratio:.2f}x (b)"
+            return "", ratios
+        return "<= 1.3x (b)", f"{'yes' if m.seconds <= 1.3 * b.seconds else 'no'}: {ratios}"
     return "", ""
 
 
@@ -285,23 +290,26 @@ def main(argv: list[str] | None = None) -> int:
             runners = {"ephemeral": no_api, "server": {**no_api, "PREFECT_API_URL": server.url}, "floor": no_api}
             if wanted & set("abc"):
                 generate(recent / "raw", "--years", str(args.years))
-                results += run_scenario("a", recent, runners, logs, args.repeat)
-            if wanted & set("bc"):
-                generate(recent / "raw", "--years", str(args.years + 1), "--months", "2")
-                results += run_scenario("b", recent, runners, logs, args.repeat)
-            if "c" in wanted:
-                generate(recent / "raw", "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
-                results += run_scenario("c", recent, runners, logs, args.repeat)
+                results += run_scenarios([("a", recent)], runners, logs, args.repeat)
             if "d" in wanted:
                 generate(history / "raw", "--years", str(3 * args.years))
-                results += run_scenario("d-cold", history, runners, logs, args.repeat)
+                results += run_scenarios([("d-cold", history)], runners, logs, args.repeat)
+            increments = []  # run together, so their ratio is taken on the same machine
+            if wanted & set("bc"):
+                generate(recent / "raw", "--years", str(args.years + 1), "--months", "2")
+                increments.append(("b", recent))
+            if "d" in wanted:
                 generate(history / "raw", "--years", str(3 * args.years + 1), "--months", "2")
-                results += run_scenario("d", history, runners, logs, args.repeat)
+                increments.append(("d", history))
+            results += run_scenarios(increments, runners, logs, args.repeat) if increments else []
+            if "c" in wanted:
+                generate(recent / "raw", "--years", str(args.years + 1), "--months", "2", "--detail-rows", str(args.detail_rows))
+                results += run_scenarios([("c", recent)], runners, logs, args.repeat)
     finally:
         if not args.keep:
             for folder in (recent, history, work / "prefect-server"):
                 shutil.rmtree(folder, ignore_errors=True)
-    report = table(results)
+    report = table(sorted(results, key=lambda m: ORDER.index(m.scenario)))
     print("\n" + report)
     (work / "results.md").write_text(f"machine: {host}\n\n{report}\n", encoding="utf-8")
     (work / "results.json").write_text(json.dumps({"machine": host, "measures": [asdict(m) for m in results]}, indent=2) + "\n", encoding="utf-8")
