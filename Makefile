@@ -44,5 +44,5 @@ pool:  ## create the process work pool `citytrade` (once, before deploy)
 deploy:  ## register the deployments of prefect.yaml with the server
 	$(PREFECT_ENV) $(PREFECT) --no-prompt deploy --all
 
-worker:  ## run the scheduled flows from this checkout (CITYTRADE_REPO)
-	$(PREFECT_ENV) CITYTRADE_REPO=$(CURDIR) $(PREFECT) worker start --pool citytrade
+worker:  ## run the scheduled flows of this checkout
+	$(PREFECT_ENV) $(PREFECT) worker start --pool citytrade

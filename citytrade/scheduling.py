@@ -13,8 +13,22 @@ import urllib.error
 from pathlib import Path
 
 import duckdb
-from citytrade.config import Settings
+from citytrade.config import PROJECT_ROOT, Settings
 from citytrade.ingest.releases import ReleaseError, as_date, discover_releases, sidecar_for
+
+# ---- deployments: where a flow run works
+
+
+def work_in_checkout() -> dict[str, str]:
+    """prefect.yaml's pull step: a flow run works from the checkout this citytrade is installed from (the
+    `.venv` a worker started with `prefect worker start --pool citytrade` runs), or from $CITYTRADE_REPO when set.
+    Relative `raw_dir` and `home` parameters resolve against it."""
+    directory = Path(os.environ.get("CITYTRADE_REPO") or PROJECT_ROOT).resolve()
+    if not (directory / "flows" / "run_pipeline.py").is_file():
+        raise FileNotFoundError(f"{directory} is not a citytrade checkout (no flows/run_pipeline.py): set CITYTRADE_REPO to one")
+    os.chdir(directory)
+    return {"directory": str(directory)}
+
 
 # ---- transient failures: worth a retry; everything else (bad data, a failed dbt model, a failed gate) is not
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import datetime as dt
 import json
 import re
 import shutil
@@ -50,10 +51,12 @@ def trigger(server, deployment: str, **params) -> str:
 
 
 def start_worker(server, **extra_env: str) -> subprocess.Popen:
-    """`prefect worker start --pool citytrade --run-once` in the checkout the pull step names, in its own group."""
+    """`prefect worker start --pool citytrade --run-once` as Prefect documents it, in its own group: no CITYTRADE_REPO,
+    started from a folder that is not the checkout (the pull step finds the checkout citytrade is installed from)."""
+    environment = {key: value for key, value in {**server.env, **extra_env}.items() if key != "CITYTRADE_REPO"}
     return subprocess.Popen(
         [PREFECT_BIN, "worker", "start", "--pool", "citytrade", "--run-once"],
-        cwd=REPO, env={**server.env, "CITYTRADE_REPO": str(REPO), **extra_env},
+        cwd=server.home, env=environment,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
 
@@ -118,9 +121,7 @@ def test_deployments_match_prefect_yaml_and_bake_in_no_path(deployed):
     assert set(deployed) == {d["name"] for d in config["deployments"]} == set(DEPLOYMENTS)
     for deployment in deployed.values():
         assert deployment.work_pool_name == "citytrade"
-        assert deployment.pull_steps == [
-            {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $CITYTRADE_REPO }}"}}
-        ], deployment.name
+        assert deployment.pull_steps == [{"citytrade.scheduling.work_in_checkout": {}}], deployment.name
         assert str(REPO) not in str(deployment.model_dump()), deployment.name
 
 
@@ -204,12 +205,24 @@ def latest_artifact(client, run_id: str, key: str) -> str:
     return found[0].data
 
 
-def test_status_reads_the_last_runs_from_the_prefect_api(prefect_server, triggered):
+def test_status_lists_past_and_next_runs_apart_in_local_time(prefect_server, triggered):
+    """A run scheduled two days ahead is a next run, never a last one; times are this machine's, with its zone."""
+    ahead = prefect_server.cli("deployment", "run", "citytrade-pipeline/monthly-customs-release", "--start-in", "2 days").stdout
+    assert "Scheduled start time" in ahead, ahead
     result = subprocess.run(
         [sys.executable, "-m", "citytrade.cli.main", "status", "--home", str(triggered["homes"]["monthly-customs-release"])],
         cwd=REPO, env=prefect_server.env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert f"last runs (Prefect API {prefect_server.url}):" in result.stdout
-    assert re.search(r"citytrade-pipeline/monthly-customs-release\s+COMPLETED", result.stdout), result.stdout
+    assert f"Prefect API: {prefect_server.url}" in result.stdout
+    last, upcoming = result.stdout.split("last runs (Prefect):")[1].split("next scheduled runs:")
+    upcoming = upcoming.split("published:")[0]
+    zone = dt.datetime.now().astimezone().strftime("%Z")
+    stamp = rf"(\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d) {zone}"
+    assert re.search(rf"{stamp}\s+\d+ s\s+COMPLETED\s+citytrade-pipeline/monthly-customs-release", last), last
+    assert "SCHEDULED" not in last
+    following = re.findall(rf"{stamp}\s+citytrade-pipeline/monthly-customs-release", upcoming)
+    assert following, upcoming
+    now = dt.datetime.now().replace(microsecond=0)
+    assert all(dt.datetime.fromisoformat(when) > now + dt.timedelta(days=1) for when in following), upcoming
     assert "published:" in result.stdout and re.search(r"\d+ marts from \d+ release", result.stdout)
