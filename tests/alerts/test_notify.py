@@ -12,9 +12,12 @@ from receiver import Receiver
 SECRET = "s3cr3t-hook-token"
 
 ALERTS = [
-    {"severity": "warning", "check_name": "growth_outlier", "message": "Tibet 2023: growth of 133.8% is an outlier"},
-    {"severity": "error", "check_name": "hierarchy", "message": "China 2024 (national) 8.00 trillion yuan is below Guangdong 9.11"},
-    {"severity": "warning", "check_name": "release_conflict", "message": "Shenzhen 2024: releases published the same day disagree"},
+    {"severity": "warning", "check_name": "growth_outlier",
+     "message": "Tibet 西藏自治区 (540000) 2023: growth of 133.8% is an outlier"},
+    {"severity": "error", "check_name": "hierarchy",
+     "message": "China 中国 (000000) 2024 (national) 8.00 trillion yuan is below Guangdong 广东省 (440000) 9.11 trillion yuan"},
+    {"severity": "warning", "check_name": "release_conflict",
+     "message": "Shenzhen 深圳市 (440300) 2024: releases published the same day disagree"},
 ]
 
 
@@ -32,7 +35,8 @@ def test_one_grouped_message_with_errors_first_and_no_secret_in_logs(monkeypatch
     message = receiver.messages[0]["body"]
     assert message["title"] == "citytrade run published: 1 error(s), 2 warning(s)"
     text = message["message"]
-    assert text.index("Errors (1):") < text.index("[hierarchy] China 2024") < text.index("Warnings (2):") < text.index("[growth_outlier]")
+    hierarchy = text.index("[hierarchy] China 中国 (000000) 2024")
+    assert text.index("Errors (1):") < hierarchy < text.index("Warnings (2):") < text.index("[growth_outlier]")
     assert SECRET not in caplog.text and SECRET not in sent.outcome
     assert "127.0.0.1" in sent.outcome
 
@@ -108,5 +112,8 @@ def test_channels_from_a_prefect_secret_block_reach_the_receiver(prefect_harness
     assert len(receiver.messages) == 1
     body = receiver.messages[0]["body"]
     assert body["title"] == "citytrade run published: 0 error(s), 1 warning(s)"
-    assert "[growth_vs_levels_total] Shenzhen 2024" in body["message"]
+    assert (
+        "- [growth_vs_levels_total] Shenzhen 深圳市 (440300) 2024 (firm_location): published total growth 25.0% but the levels "
+        "(4.50 vs 3.87 trillion yuan a year before) give 16.00% to 16.56% (often a revised base)"
+    ) in body["message"].splitlines()
     assert SECRET not in caplog.text

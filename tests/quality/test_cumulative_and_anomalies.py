@@ -17,7 +17,11 @@ def test_year_to_date_total_below_an_earlier_window_is_an_error(raw_dir, home):
     rows = flagged(gate, "ytd_monotonic")
     assert [row["id"] for row in rows] == observation_ids(settings, "month_to = 12")
     assert findings(gate, "ytd_monotonic")[0].severity == "error"
-    assert "3.40" in rows[0]["message"] and "2023 M1-M11" in rows[0]["message"] and "negative" in rows[0]["message"]
+    assert rows[0]["message"] == (
+        "Shenzhen 深圳市 (440300) 2023 (firm_location): year-to-date total 3.40 trillion yuan (ytd.csv) is below the "
+        "2023 M1-M11 figure 3.51 trillion yuan (ytd.csv): the months in between would be negative"
+    )
+    assert (rows[0]["observed"], rows[0]["expected"]) == ("3.40 trillion yuan", "at least 3.51 trillion yuan by 2023 M1-M11")
 
 
 CITIES = ["Shenzhen", "Shanghai", "Suzhou", "Ningbo", "Guangzhou", "Dongguan"]
@@ -50,7 +54,10 @@ def test_growth_far_from_own_history_and_peers_is_an_outlier_warning(raw_dir, ho
     rows = flagged(gate, "growth_outlier")
     assert [row["id"] for row in rows] == observation_ids(settings, "area_code = '330200' and year = 2021")
     assert findings(gate, "growth_outlier")[0].severity == "warning" and gate.passed
-    assert "Ningbo 2021" in rows[0]["message"] and "45.0%" in rows[0]["message"]
+    assert rows[0]["message"] == (
+        "Ningbo 宁波市 (330200) 2021 (firm_location, panel.csv): growth of 45.0% is an outlier against its own history "
+        "(median 4.5%, z 27.3) and its peers (median 5.0%, z 27.0)"
+    )
     assert findings(gate, "growth_plausible") == []  # 45% is unusual, not implausible
 
 
@@ -59,6 +66,8 @@ def test_growth_outside_the_plausible_band_is_a_warning(raw_dir, home):
     settings, gate = row_gate(raw_dir, home)
     rows = flagged(gate, "growth_plausible")
     assert [row["id"] for row in rows] == observation_ids(settings, "area_code = '330200' and year = 2021")
-    assert "-65.0%" in rows[0]["message"] and "plausible band" in rows[0]["message"]
+    assert rows[0]["message"] == (
+        "Ningbo 宁波市 (330200) 2021 (firm_location, panel.csv): growth of -65.0% is outside the plausible band -60% to +150%"
+    )
     assert findings(gate, "growth_plausible")[0].severity == "warning"
     assert findings(gate, "unit_magnitude") == []  # a fall by two thirds is no unit mistake

@@ -39,7 +39,10 @@ def test_published_growth_the_levels_contradict_warns_naming_both(raw_dir, home)
     _, gate = row_gate(raw_dir, home)
     rows = flagged(gate, "growth_vs_levels_total")
     assert len(rows) == 1 and findings(gate, "growth_vs_levels_total")[0].severity == "warning"
-    assert "25.0%" in rows[0]["message"] and "4.50 vs 3.87" in rows[0]["message"]
+    assert rows[0]["message"] == (
+        "Shenzhen 深圳市 (440300) 2024 (firm_location): published total growth 25.0% but the levels "
+        "(4.50 vs 3.87 trillion yuan a year before) give 16.00% to 16.56% (often a revised base)"
+    )
 
 
 def _top100(count: int) -> str:

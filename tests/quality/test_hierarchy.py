@@ -30,6 +30,10 @@ NATIONAL_REVISED_BADLY = """\
 area,year,month_from,month_to,total
 China,2024,1,12,8.00
 """
+NATIONAL_BELOW_GUANGDONG = (
+    "China 中国 (000000) 2024 (national) 8.00 trillion yuan (national_revised.csv) is below "
+    "Guangdong 广东省 (440000) 9.11 trillion yuan (firm_location, provinces.csv)"
+)
 
 
 def _consistent_releases(raw_dir):
@@ -52,8 +56,8 @@ def test_national_total_below_a_province_is_an_error_on_the_newer_national_figur
     rows = flagged(gate, "hierarchy")
     assert [row["id"] for row in rows] == observation_ids(settings, "source_file = 'national_revised.csv'")
     assert findings(gate, "hierarchy")[0].severity == "error"
-    message = rows[0]["message"]
-    assert message.startswith("China 2024 (national) 8.00 trillion yuan (national_revised.csv) is below Guangdong 9.11")
+    assert rows[0]["message"] == NATIONAL_BELOW_GUANGDONG
+    assert (rows[0]["observed"], rows[0]["expected"]) == ("8.00 trillion yuan", "at least 9.11 trillion yuan")
 
 
 def test_cities_of_a_province_summing_above_it_is_an_error(raw_dir, home):
@@ -64,16 +68,20 @@ def test_cities_of_a_province_summing_above_it_is_an_error(raw_dir, home):
     settings, gate = row_gate(raw_dir, home)
     rows = flagged(gate, "hierarchy")
     assert [row["id"] for row in rows] == observation_ids(settings, "source_file = 'guangdong_revised.csv'")
-    assert "the 2 cities of Guangdong" in rows[0]["message"] and "5.20" in rows[0]["message"]
+    assert rows[0]["message"] == (
+        "the 2 cities of Guangdong 广东省 (440000) listed for 2024 (firm_location) add up to 5.62 trillion yuan, "
+        "more than the province's 5.20 trillion yuan"
+    )
 
 
-def _nbs_with_nation(raw_dir, scale: float):
-    """The real NBS province tables plus a national figure of the same basis: their sum times `scale`."""
+def _nbs_with_nation(raw_dir, scale: float) -> float:
+    """The real NBS province tables plus a national figure of the same basis: their sum times `scale` (returns the sum)."""
     shutil.copytree(SAMPLE_RAW / "nbs", raw_dir / "nbs")
     with open(raw_dir / "nbs" / "A060101.csv", encoding="utf-8-sig") as handle:
         total = sum(float(row["value"]) for row in csv.DictReader(handle) if row["year"] == "2024")
     synthetic_release(raw_dir, "nation_firm_location.csv", f"area,year,month_from,month_to,total\nChina,2024,1,12,{total * scale:.3f}\n",
                       published_on="2025-10-01", unit="1k_usd")  # fmt: skip
+    return total
 
 
 def test_provinces_summing_to_the_nation_within_rounding_pass(raw_dir, home):
@@ -83,11 +91,15 @@ def test_provinces_summing_to_the_nation_within_rounding_pass(raw_dir, home):
 
 
 def test_provinces_not_summing_to_the_nation_is_an_error_on_the_newer_figure(raw_dir, home):
-    _nbs_with_nation(raw_dir, 1.01)
+    total = _nbs_with_nation(raw_dir, 1.01)
     settings, gate = row_gate(raw_dir, home)
     rows = flagged(gate, "hierarchy")
     assert [row["id"] for row in rows] == observation_ids(settings, "source_file = 'nation_firm_location.csv'")
-    assert "the provinces of 2024 (firm_location) add up to" in rows[0]["message"]
+    # the sum of figures written in whole 1k USD, in that unit as the nation's figure is
+    assert rows[0]["message"] == (
+        f"the provinces of 2024 (firm_location) add up to {total:.0f} 1k USD, "
+        f"not the national {total * 1.01:.3f} 1k USD (nation_firm_location.csv)"
+    )
 
 
 def test_bad_national_figure_stays_out_and_shares_use_the_last_good_one(prefect_harness, raw_dir, home):
@@ -107,4 +119,4 @@ def test_bad_national_figure_stays_out_and_shares_use_the_last_good_one(prefect_
     assert denominator == 43.85e12
     assert abs(share - 100 * 4.50 / 43.85) < 1e-9
     alert = con.execute("select severity, message from marts.quality_alerts where check_name = 'hierarchy'").fetchall()
-    assert len(alert) == 1 and alert[0][0] == "error" and "China 2024" in alert[0][1]
+    assert alert == [("error", NATIONAL_BELOW_GUANGDONG)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 
 from checks_helpers import findings, flagged, observation_ids, row_gate
@@ -51,7 +52,33 @@ def test_a_province_year_divided_by_ten_and_one_multiplied_by_the_rate_are_the_o
     jiangsu = observation_ids(settings, "area_code = '320000' and year = 2019 and basis = 'firm_location'")
     zhejiang = observation_ids(settings, "area_code = '330000' and year = 2021 and basis = 'destination_source'")
     assert set(rows) == set(jiangsu + zhejiang)
-    assert "Jiangsu 2019" in rows[jiangsu[0]] and "looks like 万美元 labelled as 千美元" in rows[jiangsu[0]]
-    assert "Zhejiang 2021" in rows[zhejiang[0]] and "looks like 千元 labelled as 千美元" in rows[zhejiang[0]]
+    assert rows[jiangsu[0]] == (
+        "Jiangsu 江苏省 (320000) 2019 (firm_location, nbs/A060101.csv): 62951593.447 1k USD is 1/10.1 of what the same "
+        "area's figures of 2017-2021 and its destination_source figure suggest (about 637000000 1k USD): "
+        "looks like 万美元 labelled as 千美元"
+    )
+    assert rows[zhejiang[0]] == (
+        "Zhejiang 浙江省 (330000) 2021 (destination_source, nbs/A060201.csv): 3986860970.648 1k USD is 6.4 times what the "
+        "same area's figures of 2019-2023 and its firm_location figure suggest (about 623000000 1k USD): "
+        "looks like 千元 labelled as 千美元"
+    )
     # an error keeps exactly these rows out of the marts
     assert gate.error_row_ids() == set(jiangsu + zhejiang)
+
+
+def test_a_magnitude_alert_names_the_area_and_gives_the_figure_and_its_expectation_in_one_unit(raw_dir, home):
+    shutil.copytree(SAMPLE_RAW / "nbs", raw_dir / "nbs")
+    _tamper(raw_dir / "nbs" / "A060101.csv", "440000", 2022, 0.1)  # Guangdong 2022, published in 1k USD, a tenth of itself
+    settings, gate = row_gate(raw_dir, home)
+    rows = flagged(gate, "unit_magnitude")
+    assert [row["id"] for row in rows] == observation_ids(settings, "area_code = '440000' and year = 2022 and basis = 'firm_location'")
+    message = rows[0]["message"]
+    assert message == (
+        "Guangdong 广东省 (440000) 2022 (firm_location, nbs/A060101.csv): 124239000.000 1k USD is 1/10.3 of what the "
+        "same area's figures of 2020-2024 and its destination_source figure suggest (about 1280000000 1k USD): "
+        "looks like 万美元 labelled as 千美元"
+    )
+    # one unit: the figure as written and what its references expect, both in 1k USD, about ten times apart
+    written, expected = re.findall(r"([0-9.]+) 1k USD", message)
+    assert 9 < float(expected) / float(written) < 11
+    assert (rows[0]["observed"], rows[0]["expected"]) == (f"{written} 1k USD", f"about {expected} 1k USD")

@@ -34,8 +34,10 @@ def test_row_whose_parts_miss_the_total_beyond_rounding_fails_exactly_that_row(r
     # Suzhou: 1.4 + 0.84 = 2.24 against 2.239 is within rounding (exports carry one decimal only).
     assert parts[0].unexpected_ids == [shenzhen]
     assert not gate.passed
-    message = parts[0].details[0]["message"]
-    assert "Shenzhen" in message and "3.90" in message and "1.59" in message
+    assert parts[0].details[0]["message"] == (
+        "Shenzhen 深圳市 (440300) 2023 M1-M11 (firm_location): exports 1.59 + imports 2.27 do not add up to the "
+        "published total 3.90 trillion yuan (off by 0.04; rounding allows 0.015)"
+    )
 
 
 def test_sample_releases_pass_therun_row_gate(tmp_path):

@@ -7,14 +7,33 @@
         month-of-year aware) and against its peers (same level, period and basis): the smaller of the two
         robust z-scores (0.6745 (x - median) / MAD) minus var('anomaly_z_threshold'). Requiring both keeps
         common swings (2020's fall, 2021's jump) and an area's habitual volatility quiet.
+    Messages name the area as the areas seed does: Shenzhen 深圳市 (440300).
 -#}
 
 with
 
-placed as (
+observations as (
 
     select * from {{ ref('int_trade_observations_placed') }}
     where total_cny is not null
+
+),
+
+areas as (
+
+    select * from {{ ref('areas') }}
+
+),
+
+placed as (
+
+    select
+        observations.*,
+        {{ area_label('areas', 'observations.area_name') }} as area_label
+
+    from observations
+    left join areas
+        on observations.area_code = areas.area_code
 
 ),
 
@@ -194,8 +213,8 @@ final as (
             {{ var('growth_band_low_pct', -60) }} - growth.growth_pct,
             growth.growth_pct - {{ var('growth_band_high_pct', 150) }}
         ) as growth_band_excess_pct,
-        growth.area_name || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
-            || '): growth of ' || cast(round(cast(growth.growth_pct as numeric), 1) as varchar)
+        growth.area_label || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
+            || '): growth of ' || {{ format_number('growth.growth_pct', 1) }}
             || '% is outside the plausible band ' || cast({{ var('growth_band_low_pct', -60) }} as varchar) || '% to +'
             || cast({{ var('growth_band_high_pct', 150) }} as varchar) || '%' as growth_band_message,
         scores.own_z,
@@ -203,16 +222,16 @@ final as (
         case when scores.own_z * scores.peers_z > 0 then
             least(abs(scores.own_z), abs(scores.peers_z)) - {{ var('anomaly_z_threshold', 5) }}
         else -{{ var('anomaly_z_threshold', 5) }} end as anomaly_score,
-        growth.area_name || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
-            || '): growth of ' || cast(round(cast(growth.growth_pct as numeric), 1) as varchar)
+        growth.area_label || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
+            || '): growth of ' || {{ format_number('growth.growth_pct', 1) }}
             || '% is an outlier against its own history (median '
-            || cast(round(cast(scores.own_median_pct as numeric), 1) as varchar) || '%, z '
-            || cast(round(cast(scores.own_z as numeric), 1) as varchar) || ') and its peers (median '
-            || cast(round(cast(scores.peers_median_pct as numeric), 1) as varchar) || '%, z '
-            || cast(round(cast(scores.peers_z as numeric), 1) as varchar) || ')' as anomaly_message,
-        cast(round(cast(growth.growth_pct as numeric), 1) as varchar) || '%' as growth_observed,
-        'near ' || cast(round(cast(scores.own_median_pct as numeric), 1) as varchar) || '% (own) / '
-            || cast(round(cast(scores.peers_median_pct as numeric), 1) as varchar) || '% (peers)' as anomaly_expected
+            || {{ format_number('scores.own_median_pct', 1) }} || '%, z '
+            || {{ format_number('scores.own_z', 1) }} || ') and its peers (median '
+            || {{ format_number('scores.peers_median_pct', 1) }} || '%, z '
+            || {{ format_number('scores.peers_z', 1) }} || ')' as anomaly_message,
+        {{ format_number('growth.growth_pct', 1) }} || '%' as growth_observed,
+        'near ' || {{ format_number('scores.own_median_pct', 1) }} || '% (own) / '
+            || {{ format_number('scores.peers_median_pct', 1) }} || '% (peers)' as anomaly_expected
 
     from growth
     left join scores

@@ -5,31 +5,51 @@
     counted once, on the figure of the newer release, with a message naming both releases.
       conflicting_releases > 0: releases of the same day that disagree with this figure
       revised_releases     > 0: earlier releases this figure revises
+    A message names the area and gives both figures in the unit the newer one was published in.
 -#}
 
 with
 
-placed as (
+observations as (
 
     select * from {{ ref('int_trade_observations_placed') }}
     where total_cny is not null
 
 ),
 
-pairs as (
+areas as (
+
+    select * from {{ ref('areas') }}
+
+),
+
+placed as (
+
+    select
+        observations.*,
+        {{ area_label('areas', 'observations.area_name') }} as area_label
+
+    from observations
+    left join areas
+        on observations.area_code = areas.area_code
+
+),
+
+pair_figures as (
 
     select
         newer.observation_id,
         newer.published_on = older.published_on as is_conflict,
-        newer.area_name || ' ' || newer.period_label || ' (' || newer.basis || '): '
-            || case when newer.published_on = older.published_on
-                then 'releases published the same day disagree: '
-                else 'revised: ' end
-            || older.source_file || ' (published ' || cast(older.published_on as varchar) || ') gives '
-            || older.total_text || ' ' || replace(older.source_unit, '_', ' ') || ', '
-            || newer.source_file || ' (published ' || cast(newer.published_on as varchar) || ') gives '
-            || newer.total_text || ' ' || replace(newer.source_unit, '_', ' ') as message,
-        older.total_text || ' ' || replace(older.source_unit, '_', ' ') || ' (' || older.source_file || ')' as other_figure
+        newer.area_label,
+        newer.period_label,
+        newer.basis,
+        newer.source_file,
+        newer.published_on,
+        newer.total_text,
+        {{ unit_name('newer.source_unit') }} as unit_name,
+        older.source_file as older_source_file,
+        older.published_on as older_published_on,
+        {{ figure_in_unit_of('older', 'newer', 'older') }}
 
     from placed as newer
     inner join placed as older
@@ -43,6 +63,25 @@ pairs as (
     where abs(newer.total_cny - older.total_cny) > newer.total_tolerance_cny + older.total_tolerance_cny
         + case when newer.source_currency <> older.source_currency
             then {{ var('cross_currency_slack', 0.02) }} * greatest(newer.total_cny, older.total_cny) else 0 end
+
+),
+
+pairs as (
+
+    select
+        observation_id,
+        is_conflict,
+        area_label || ' ' || period_label || ' (' || basis || '): '
+            || case when is_conflict
+                then 'releases published the same day disagree: '
+                else 'revised: ' end
+            || older_source_file || ' (published ' || cast(older_published_on as varchar) || ') gives '
+            || {{ figure_text('older') }} || ' ' || unit_name || ', '
+            || source_file || ' (published ' || cast(published_on as varchar) || ') gives '
+            || total_text || ' ' || unit_name as message,
+        {{ figure_text('older') }} || ' ' || unit_name || ' (' || older_source_file || ')' as other_figure
+
+    from pair_figures
 
 ),
 
@@ -81,7 +120,7 @@ final as (
         coalesce(counted.revised_releases, 0) as revised_releases,
         counted.conflict_message,
         counted.revision_message,
-        placed.total_text || ' ' || replace(placed.source_unit, '_', ' ') as figure_observed,
+        placed.total_text || ' ' || {{ unit_name('placed.source_unit') }} as figure_observed,
         counted.conflict_other_figure
 
     from placed

@@ -6,14 +6,33 @@
           for every basis), or a parent below one of its children;
         - the current cities of a province summing to more than the province (same basis and period);
         - a complete set of provinces not summing to the nation of the same basis and period.
+    A message names the areas and gives both figures in the unit the flagged figure was published in.
 -#}
 
 with
 
-placed as (
+observations as (
 
     select * from {{ ref('int_trade_observations_placed') }}
     where total_cny is not null
+
+),
+
+areas as (
+
+    select * from {{ ref('areas') }}
+
+),
+
+placed as (
+
+    select
+        observations.*,
+        {{ area_label('areas', 'observations.area_name') }} as area_label
+
+    from observations
+    left join areas
+        on observations.area_code = areas.area_code
 
 ),
 
@@ -44,7 +63,7 @@ child_links as (
 ),
 
 {# the nation of the same basis, or on the national basis, is the parent of every province #}
-parent_pairs as (
+linked_figures as (
 
     select
         child.observation_id as child_id,
@@ -52,16 +71,19 @@ parent_pairs as (
         child.release_order as child_order,
         parent.release_order as parent_order,
         child.total_cny - parent.total_cny - (child.total_tolerance_cny + parent.total_tolerance_cny) as excess_cny,
-        child.area_name || ' ' || child.period_label || ' (' || child.basis || ') ' || child.total_text || ' '
-            || replace(child.source_unit, '_', ' ') || ' (' || child.source_file || ') exceeds '
-            || parent.area_name || ' ' || parent.total_text || ' ' || replace(parent.source_unit, '_', ' ')
-            || ' (' || parent.basis || ', ' || parent.source_file || ')' as child_message,
-        parent.area_name || ' ' || parent.period_label || ' (' || parent.basis || ') ' || parent.total_text || ' '
-            || replace(parent.source_unit, '_', ' ') || ' (' || parent.source_file || ') is below '
-            || child.area_name || ' ' || child.total_text || ' ' || replace(child.source_unit, '_', ' ')
-            || ' (' || child.basis || ', ' || child.source_file || ')' as parent_message,
-        child.total_text || ' ' || replace(child.source_unit, '_', ' ') as child_text,
-        parent.total_text || ' ' || replace(parent.source_unit, '_', ' ') as parent_text
+        child.period_label,
+        child.area_label as child_area_label,
+        parent.area_label as parent_area_label,
+        child.basis as child_basis,
+        parent.basis as parent_basis,
+        child.source_file as child_source_file,
+        parent.source_file as parent_source_file,
+        {{ unit_name('child.source_unit') }} as child_unit_name,
+        {{ unit_name('parent.source_unit') }} as parent_unit_name,
+        child.total_text as child_total_text,
+        parent.total_text as parent_total_text,
+        {{ figure_in_unit_of('parent', 'child', 'parent_in_child_unit') }},
+        {{ figure_in_unit_of('child', 'parent', 'child_in_parent_unit') }}
 
     from child_links as child
     inner join placed as parent
@@ -75,6 +97,31 @@ parent_pairs as (
 
 ),
 
+parent_pairs as (
+
+    select
+        child_id,
+        parent_id,
+        child_order,
+        parent_order,
+        excess_cny,
+        child_area_label || ' ' || period_label || ' (' || child_basis || ') ' || child_total_text || ' ' || child_unit_name
+            || ' (' || child_source_file || ') exceeds ' || parent_area_label || ' '
+            || {{ figure_text('parent_in_child_unit') }} || ' ' || child_unit_name
+            || ' (' || parent_basis || ', ' || parent_source_file || ')' as child_message,
+        parent_area_label || ' ' || period_label || ' (' || parent_basis || ') ' || parent_total_text || ' ' || parent_unit_name
+            || ' (' || parent_source_file || ') is below ' || child_area_label || ' '
+            || {{ figure_text('child_in_parent_unit') }} || ' ' || parent_unit_name
+            || ' (' || child_basis || ', ' || child_source_file || ')' as parent_message,
+        child_total_text || ' ' || child_unit_name as child_text,
+        {{ figure_text('parent_in_child_unit') }} || ' ' || child_unit_name as parent_in_child_unit_text,
+        parent_total_text || ' ' || parent_unit_name as parent_text,
+        {{ figure_text('child_in_parent_unit') }} || ' ' || parent_unit_name as child_in_parent_unit_text
+
+    from linked_figures
+
+),
+
 pair_issues as (
 
     {# blame the newer figure of the pair, and only against the other's current figure #}
@@ -83,7 +130,7 @@ pair_issues as (
         excess_cny,
         child_message as message,
         child_text as observed,
-        'at most ' || parent_text as expected
+        'at most ' || parent_in_child_unit_text as expected
     from parent_pairs
     inner join current_figures
         on parent_pairs.parent_id = current_figures.observation_id
@@ -96,7 +143,7 @@ pair_issues as (
         excess_cny,
         parent_message as message,
         parent_text as observed,
-        'at least ' || child_text as expected
+        'at least ' || child_in_parent_unit_text as expected
     from parent_pairs
     inner join current_figures
         on parent_pairs.child_id = current_figures.observation_id
@@ -116,6 +163,8 @@ sums_of_children as (
         count(*) as children_count,
         sum(children.total_cny) as children_total_cny,
         sum(children.total_tolerance_cny) as children_tolerance_cny,
+        min(children.source_currency) as children_min_currency,
+        max(children.source_currency) as children_max_currency,
         max(children.release_order) as newest_child_order
 
     from current_figures as children
@@ -128,16 +177,48 @@ sums_of_children as (
 provinces_in_seed as (
 
     select count(*) as provinces_count
-    from {{ ref('areas') }}
+    from areas
     where level in ('province', 'municipality')
+
+),
+
+sums_in_unit as (
+
+    select
+        sums.*,
+        parent.observation_id,
+        parent.release_order,
+        parent.area_label,
+        parent.period_label,
+        parent.source_file,
+        parent.total_cny,
+        parent.total_tolerance_cny,
+        parent.total_text || ' ' || {{ unit_name('parent.source_unit') }} as parent_text,
+        {{ unit_name('parent.source_unit') }} as unit_name,
+        {#- a sum of figures in the parent's currency converts exactly: it may keep the parent's decimals #}
+        {%- set sum_in_unit = 'sums.children_total_cny / (parent.cny_per_unit_currency * parent.unit_factor)' %}
+        {{ sum_in_unit }} as children_total_in_unit,
+        {{ converted_decimals(sum_in_unit,
+            '2 * sums.children_tolerance_cny / (parent.cny_per_unit_currency * parent.unit_factor)',
+            decimals_of('2 * parent.total_tolerance_cny / (parent.cny_per_unit_currency * parent.unit_factor)'),
+            "sums.children_min_currency = parent.source_currency and sums.children_max_currency = parent.source_currency")
+        }} as children_total_decimals
+
+    from sums_of_children as sums
+    inner join current_figures as parent
+        on sums.parent_code = parent.area_code
+        and sums.year = parent.year
+        and sums.month_from = parent.month_from
+        and sums.month_to = parent.month_to
+        and sums.basis = parent.basis
 
 ),
 
 sum_comparisons as (
 
     select
-        parent.observation_id,
-        parent.release_order,
+        sums.observation_id,
+        sums.release_order,
         sums.newest_child_order,
         sums.parent_code,
         sums.year,
@@ -147,32 +228,25 @@ sum_comparisons as (
         sums.level as children_level,
         case
             when sums.level = 'city' then
-                sums.children_total_cny - parent.total_cny - (sums.children_tolerance_cny + parent.total_tolerance_cny)
+                sums.children_total_cny - sums.total_cny - (sums.children_tolerance_cny + sums.total_tolerance_cny)
             else
-                abs(sums.children_total_cny - parent.total_cny) - (sums.children_tolerance_cny + parent.total_tolerance_cny)
+                abs(sums.children_total_cny - sums.total_cny) - (sums.children_tolerance_cny + sums.total_tolerance_cny)
         end as excess_cny,
         case
             when sums.level = 'city' then
-                'the ' || cast(sums.children_count as varchar) || ' cities of ' || parent.area_name || ' listed for '
-                || parent.period_label || ' (' || parent.basis || ') add up to '
-                || cast(round(cast(sums.children_total_cny / 1e8 as numeric), 2) as varchar)
-                || ' 100m yuan, more than the province''s ' || parent.total_text || ' ' || replace(parent.source_unit, '_', ' ')
+                'the ' || cast(sums.children_count as varchar) || ' cities of ' || sums.area_label || ' listed for '
+                || sums.period_label || ' (' || sums.basis || ') add up to '
+                || {{ format_number('sums.children_total_in_unit', 'sums.children_total_decimals') }} || ' ' || sums.unit_name
+                || ', more than the province''s ' || sums.parent_text
             else
-                'the provinces of ' || parent.period_label || ' (' || parent.basis || ') add up to '
-                || cast(round(cast(sums.children_total_cny / 1e8 as numeric), 2) as varchar)
-                || ' 100m yuan, not the national ' || parent.total_text || ' ' || replace(parent.source_unit, '_', ' ')
-                || ' (' || parent.source_file || ')'
+                'the provinces of ' || sums.period_label || ' (' || sums.basis || ') add up to '
+                || {{ format_number('sums.children_total_in_unit', 'sums.children_total_decimals') }} || ' ' || sums.unit_name
+                || ', not the national ' || sums.parent_text || ' (' || sums.source_file || ')'
         end as message,
-        cast(round(cast(sums.children_total_cny / 1e8 as numeric), 2) as varchar) || ' 100m yuan' as observed,
-        parent.total_text || ' ' || replace(parent.source_unit, '_', ' ') as expected
+        {{ format_number('sums.children_total_in_unit', 'sums.children_total_decimals') }} || ' ' || sums.unit_name as observed,
+        sums.parent_text as expected
 
-    from sums_of_children as sums
-    inner join current_figures as parent
-        on sums.parent_code = parent.area_code
-        and sums.year = parent.year
-        and sums.month_from = parent.month_from
-        and sums.month_to = parent.month_to
-        and sums.basis = parent.basis
+    from sums_in_unit as sums
     cross join provinces_in_seed
     where sums.level = 'city'
         or sums.children_count = provinces_in_seed.provinces_count

@@ -10,7 +10,8 @@
     to their geometric mean lies within var('magnitude_match_factor') of 10, 100, 1000, 10000 or the CNY/USD
     rate, unit_mistake_factor holds that factor and unit_mistake_message names the likely mistake ("looks
     like 亿美元 labelled as 亿元"); otherwise both are null. Requiring every reference to agree keeps a
-    figure whose partner is wrong from being blamed for it.
+    figure whose partner is wrong from being blamed for it. The message names the area and gives the figure and
+    what its references expect of it in the unit the figure was published in.
 -#}
 
 with
@@ -25,6 +26,12 @@ placed as (
 units as (
 
     select * from {{ ref('units') }}
+
+),
+
+areas as (
+
+    select * from {{ ref('areas') }}
 
 ),
 
@@ -267,7 +274,6 @@ named as (
         best.observation_id,
         best.direction,
         best.factor as unit_mistake_factor,
-        best.unit_label,
         {# when the runner-up explains the ratio almost as well (a factor 10 vs a rate near 7), say both #}
         best.mistake || coalesce(' (or ' || runner_up.mistake || ')', '') as mistake
 
@@ -277,6 +283,19 @@ named as (
         and runner_up.match_rank = 2
         and runner_up.distance - best.distance < {{ var('magnitude_ambiguity', 0.2) }}
     where best.match_rank = 1
+
+),
+
+{# what the references expect, in the figure's own unit and currency (its rate), to 3 significant digits #}
+expected_figures as (
+
+    select
+        observation_id,
+        {%- set expected_in_unit = 'total_cny / ratio_to_expected / (cny_per_unit_currency * unit_factor)' %}
+        {{ expected_in_unit }} as expected_in_unit,
+        {{ significant_decimals(expected_in_unit) }} as expected_decimals
+
+    from ratios
 
 ),
 
@@ -303,22 +322,29 @@ final as (
         ratios.ratio_to_expected,
         named.unit_mistake_factor,
         case when named.observation_id is not null then
-            ratios.area_name || ' ' || ratios.period_label || ' (' || ratios.basis || ', ' || ratios.source_file || '): '
-            || ratios.total_text || ' ' || named.unit_label || ' is '
-            || case when named.direction > 0 then cast(round(cast(ratios.ratio_to_expected as numeric), 1) as varchar) || ' times'
-                else '1/' || cast(round(cast(1 / ratios.ratio_to_expected as numeric), 1) as varchar) || ' of' end
+            {{ area_label('areas', 'ratios.area_name') }} || ' ' || ratios.period_label
+            || ' (' || ratios.basis || ', ' || ratios.source_file || '): '
+            || ratios.total_text || ' ' || {{ unit_name('ratios.source_unit') }} || ' is '
+            || case when named.direction > 0 then {{ format_number('ratios.ratio_to_expected', 1) }} || ' times'
+                else '1/' || {{ format_number('1 / ratios.ratio_to_expected', 1) }} || ' of' end
             || ' what the same area''s figures of ' || cast(ratios.first_neighbour_year as varchar) || '-'
             || cast(ratios.last_neighbour_year as varchar)
             || case when ratios.other_basis is not null then ' and its ' || ratios.other_basis || ' figure' else '' end
-            || ' suggest: '
+            || ' suggest (about ' || {{ format_number('expected_figures.expected_in_unit', 'expected_figures.expected_decimals') }}
+            || ' ' || {{ unit_name('ratios.source_unit') }} || '): '
             || named.mistake
         end as unit_mistake_message,
-        ratios.total_text || ' ' || ratios.source_unit as unit_mistake_observed,
-        'about ' || cast(round(cast(ratios.total_cny / ratios.ratio_to_expected / 1e8 as numeric), 0) as varchar) || ' 100m yuan' as unit_mistake_expected
+        ratios.total_text || ' ' || {{ unit_name('ratios.source_unit') }} as unit_mistake_observed,
+        'about ' || {{ format_number('expected_figures.expected_in_unit', 'expected_figures.expected_decimals') }}
+            || ' ' || {{ unit_name('ratios.source_unit') }} as unit_mistake_expected
 
     from ratios
+    inner join expected_figures
+        on ratios.observation_id = expected_figures.observation_id
     left join named
         on ratios.observation_id = named.observation_id
+    left join areas
+        on ratios.area_code = areas.area_code
 
 )
 
