@@ -16,6 +16,19 @@ DEFAULT_BASIS = "firm_location"
 NOT_AVAILABLE = "not available"
 REGION_ORDER = ["east", "central", "west", "northeast"]
 REGION_COLOURS = {"east": "#1f77b4", "central": "#ff7f0e", "west": "#2ca02c", "northeast": "#9467bd"}
+# The lookups citytrade ships (dbt_project/seeds, described in its README): what, from whom, on what terms.
+LOOKUP_SOURCES = [
+    ("areas and area names (areas.csv)",
+     "administrative division codes and Chinese names: modood/Administrative-divisions-of-China, 2024 edition, "
+     "compiled from the National Bureau of Statistics' division codes; English names and aliases: citytrade",
+     "WTFPL version 2; English names and aliases MIT, with citytrade"),
+    ("CNY/USD rates, annual (cny_usd_rates.csv)",
+     "National Bureau of Statistics, Statistical Communiqués 2016-2024: annual average central parity",
+     "free to quote in good faith, undistorted, with \"Source: National Bureau of Statistics\""),
+    ("CNY/USD rates, monthly (cny_usd_rates.csv)",
+     "Board of Governors of the Federal Reserve System, H.10 release, as FRED series EXCHUS",
+     "public domain (data of a US federal agency); FRED asks that the source be cited"),
+]  # fmt: skip
 
 
 @dataclass
@@ -70,6 +83,7 @@ def render_report(published_db: Path, basis: str = DEFAULT_BASIS, open_alerts: l
             reader.rivalry_section(full_year),
             reader.growth_section(),
             reader.alerts_section(open_alerts),
+            reader.sources_section(),
         ]
     finally:
         con.close()
@@ -306,6 +320,41 @@ class _MartReader:
         )  # fmt: skip
         return Section(title=title, note=f"{errors} error(s), {len(alerts) - errors} warning(s) raised or seen again by the latest run.",
                        table_html=table)  # fmt: skip
+
+    def sources_section(self) -> Section:
+        """Who published the figures behind this publish, where, and the terms of the lookups citytrade ships."""
+        title = "Sources"
+        lookups = "<h3>Lookups shipped with citytrade</h3>" + _table(["lookup", "source", "licence or terms"], LOOKUP_SOURCES)
+        if "releases" not in self.marts:
+            return Section(title=title, note=f"{NOT_AVAILABLE}: releases is not published; the lookups follow.", table_html=lookups)
+        # the version in force of each file the loader kept rows of
+        releases = self.rows(
+            """select publisher, title, path, source_url, published_on, is_synthetic from marts.releases
+               where status in ('loaded', 'partial')
+               qualify row_number() over (partition by path order by loaded_at desc) = 1
+               order by publisher, published_on, path"""
+        )
+        pages_per_file = {}
+        if "fct_trade" in self.marts:  # releases that cite a page per row (press reports) rather than one for the file
+            pages_per_file = dict(self.con.execute(
+                "select source_file, count(distinct source_url) from marts.fct_trade where source_url is not null group by source_file"
+            ).fetchall())  # fmt: skip
+
+        def source(release: dict) -> str:
+            if release["source_url"]:
+                return release["source_url"]
+            pages = pages_per_file.get(release["path"])
+            return f"a page per figure: {pages} pages (source_url of fct_trade)" if pages else "not given"
+
+        table = _table(
+            ["publisher", "release", "source", "published"],
+            [[r["publisher"], (r["title"] or r["path"]) + (" (synthetic)" if r["is_synthetic"] else ""), source(r), r["published_on"]]
+             for r in releases],
+        )  # fmt: skip
+        publishers = len({r["publisher"] for r in releases})
+        note = (f"{len(releases)} release(s) from {publishers} publisher(s). The figures are quoted as each publisher gave them, "
+                "and its own terms apply; addresses are given as text, not links.")  # fmt: skip
+        return Section(title=title, note=note, table_html="<h3>Releases</h3>" + table + lookups)
 
 
 def _open_alerts_from_warehouse(settings: Settings, run_id: str | None) -> list[dict] | None:

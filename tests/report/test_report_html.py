@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from citytrade.config import Settings
 from citytrade.publish.report_html import _open_alerts_from_warehouse, render_report
+from conftest import SAMPLE_RAW
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -237,3 +240,19 @@ def test_rivalry_note_gives_the_top_two_share_of_national_trade(sample_home, lea
     assert found, "the rivalry section does not say the top two's share"
     assert int(found.group(2)) == leaders["year"]
     assert abs(float(found.group(1)) - share) < 0.1  # trade_concentration agrees with the ranking's shares
+
+
+def test_the_page_ends_with_the_sources_of_the_sample_and_the_terms_of_the_lookups(report_page):
+    sidecars = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(SAMPLE_RAW.rglob("*.meta.yaml"))]
+    publishers = {sidecar["publisher"] for sidecar in sidecars}
+    assert len(publishers) == 4  # NBS tables, customs and commerce departments in the press, national customs, Top 100 lists
+    text = report_page.read_text(encoding="utf-8")
+    assert re.findall(r"<h2>(.*?)</h2>", text)[-1] == "Sources"
+    start = text.index("<h2>Sources</h2>")
+    sources = text[start:text.index("</section>", start)]
+    for publisher in publishers:
+        assert f"<td class=\"\">{html.escape(publisher)}</td>" in sources, f"{publisher} is not listed"
+    # the NBS tables' address, as text: no link, nothing the page would fetch
+    assert "https://data.stats.gov.cn/easyquery.htm?cn=E0103" in sources and "href=" not in sources
+    assert "a page per figure:" in sources  # the press releases cite the page of each figure
+    assert "WTFPL" in sources and "H.10" in sources and "Statistical Communiqués" in sources
