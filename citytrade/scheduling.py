@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import threading
 import time
 import urllib.error
 from pathlib import Path
@@ -138,6 +139,13 @@ def stage_backfill(settings: Settings, archive_dir: Path, years: list[int]) -> t
 
 PAUSE_ENV = "CITYTRADE_TEST_PAUSE_AT"
 _PAUSED: set[str] = set()
+INTERRUPTED = threading.Event()  # set by interrupt(): a paused thread that is not the main one lets go too
+
+
+def interrupt(signum, frame) -> None:
+    """SIGINT handler of a run's process: note the interrupt for every thread, then interrupt as Python does."""
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
 
 
 def pause_point(stage: str, home: Path | None = None) -> None:
@@ -152,5 +160,5 @@ def pause_point(stage: str, home: Path | None = None) -> None:
     marker = Path(folder) / f"paused-at-{stage}"
     marker.write_text(f"pid {os.getpid()} at {dt.datetime.now().isoformat(timespec='seconds')}\n", encoding="utf-8")
     deadline = time.monotonic() + 600
-    while marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while marker.exists() and time.monotonic() < deadline and not INTERRUPTED.wait(0.1):
+        pass

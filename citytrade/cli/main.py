@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
 import json
 import logging
@@ -157,7 +158,7 @@ def cmd_run(settings: Settings, args) -> int:
         return run_flow(settings, args)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     child = subprocess.Popen([sys.executable, "-m", "citytrade.cli.main", *args.argv], env={**os.environ, RUN_CHILD_ENV: "1"},
-                             start_new_session=True)  # fmt: skip
+                             start_new_session=True, preexec_fn=interrupt_when_parent_dies)  # fmt: skip
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stop from a supervisor is an interrupt too
     try:
         return child.wait()
@@ -177,6 +178,13 @@ def cmd_run(settings: Settings, args) -> int:
     return EXIT_INTERRUPTED
 
 
+def interrupt_when_parent_dies() -> None:
+    """In the run's process, before it starts: SIGINT when the supervising `citytrade run` dies, even by SIGKILL
+    (Linux's PR_SET_PDEATHSIG), so that the run ends as on Ctrl-C instead of going on unwatched."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+
 def interrupted_line(report: dict) -> str:
     loaded = len(report.get("releases_loaded") or [])
     return f"citytrade: interrupted; {loaded} release(s) committed to the warehouse, nothing published: the next run goes on from there"
@@ -188,6 +196,9 @@ def run_flow(settings: Settings, args) -> int:
     from citytrade.cli.progress import stage_progress
     from citytrade.pipeline import PublishBlocked
 
+    from citytrade.scheduling import interrupt
+
+    signal.signal(signal.SIGINT, interrupt)
     if not args.verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     print(f"citytrade: run on {settings.raw_dir} -> {settings.home}", file=sys.stderr)
@@ -231,11 +242,12 @@ def cmd_ingest(settings: Settings, args) -> int:
 
 
 def cmd_build(settings: Settings, args) -> int:
+    """`dbt build` of every model with every test, the dbt unit tests among them, on the stored row verdicts."""
     from citytrade import pipeline
+    from citytrade.transform import build
 
     with pipeline.run_lock(settings, wait=args.wait):
-        statuses = pipeline.build_pre_gate_stage(settings, all_tests=True)
-        statuses.update(pipeline.build_post_gate_stage(settings, all_tests=True))
+        statuses = build.build_models(settings, all_tests=True)
     units = sum(1 for node in statuses if node.startswith("unit test "))
     print(f"citytrade: dbt built {len(statuses)} nodes, {units} of them unit tests")
     return EXIT_OK
@@ -354,7 +366,10 @@ def _last_report(settings: Settings) -> dict:
     if not log.exists():
         return {}
     lines = log.read_text(encoding="utf-8").strip().splitlines()
-    return json.loads(lines[-1]) if lines else {}
+    try:
+        return json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        return {}
 
 
 def print_summary(report: dict) -> None:

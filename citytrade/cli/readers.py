@@ -48,7 +48,13 @@ def _runs_from_log(settings: Settings, limit: int) -> list[dict]:
     log = settings.log_dir / "runs.jsonl"
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").strip().splitlines()[-limit:]][::-1]
+    runs = []
+    for line in log.read_text(encoding="utf-8").splitlines()[-limit:]:
+        try:
+            runs.append(json.loads(line))
+        except ValueError:  # the line a run is appending right now
+            continue
+    return runs[::-1]
 
 
 def local_time(stamp: str | None) -> str:

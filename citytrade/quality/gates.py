@@ -93,11 +93,12 @@ def extract_datasets(con: duckdb.DuckDBPyConnection, spec: dict, extracts_dir: P
     import pyarrow.feather as feather
 
     extracts_dir.mkdir(parents=True, exist_ok=True)
-    for validation in spec["validations"]:
-        columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), con)
-        table = con.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
-        feather.write_feather(table, str(extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"), compression="uncompressed")
-        _check_row_ids(spec["name"], validation, table)
+    with con.cursor() as cursor:  # its own: whatever the caller left unfetched on `con` stays as it was
+        for validation in spec["validations"]:
+            columns = needed_columns(validation, load_suite(validation["suite"], expectations_dir), cursor)
+            table = cursor.sql(f"select {columns} from {validation['relation']}").to_arrow_table()
+            feather.write_feather(table, str(extracts_dir / f"{validation['dataset']}.{EXTRACT_SUFFIX}"), compression="uncompressed")
+            _check_row_ids(spec["name"], validation, table)
 
 
 def needed_columns(validation: dict, suite: dict, con: duckdb.DuckDBPyConnection) -> str:

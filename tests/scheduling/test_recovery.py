@@ -7,16 +7,20 @@ kill lands exactly where it is meant to. All runs talk to one real Prefect serve
 
 from __future__ import annotations
 
-import hashlib
 import datetime as dt
+import hashlib
+import json
 import os
+import subprocess
 import re
 import signal
 import time
 from pathlib import Path
 
 import duckdb
-from harness import citytrade_command, copy_home, finish, prefect_server, published_once  # noqa: F401 (fixtures)
+import pytest
+from conftest import CITYTRADE_BIN
+from harness import citytrade_command, copy_home, finish, prefect_server, published_once, stop_group  # noqa: F401 (fixtures)
 
 # Columns that say when or in which run something happened; everything else must be equal between two publishes.
 RUN_COLUMNS = {"loaded_at", "detected_at", "run_id", "first_seen_run_id", "last_seen_run_id", "published_at"}
@@ -58,6 +62,10 @@ def wait_for_marker(marker: Path, process, timeout: float = 600) -> None:
 
 
 def kill_group(process) -> None:
+    """SIGKILL to `citytrade run` and to the run it supervises (a session of its own): a crash, nothing recorded."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    for child in children:
+        os.killpg(int(child), signal.SIGKILL)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     process.stdout.close()
@@ -91,8 +99,12 @@ def test_a_run_killed_during_the_dbt_build_and_during_the_publish_leaves_the_pub
 
 
 def blocked_on_lock(pid: int) -> bool:
-    """True when `pid` waits for a flock (a `->` line of /proc/locks)."""
-    return any(line.split()[1] == "->" and line.split()[5].startswith(f"{pid}") for line in Path("/proc/locks").read_text().splitlines()
+    """True when `pid`, or the run it supervises, waits for a flock (a `->` line of /proc/locks)."""
+    try:
+        pids = {str(pid), *Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return False
+    return any(line.split()[1] == "->" and line.split()[5].split(":")[0] in pids for line in Path("/proc/locks").read_text().splitlines()
                if len(line.split()) > 5)  # fmt: skip
 
 
@@ -148,3 +160,78 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
     assert re.search(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {local_zone}\s+\d+ s\s+published\s+loaded 6, unchanged 0, quarantined 0", runs_section), runs_section
     assert "press/city_province_trade_press_2020_2025.csv  published 2026-01-28" in result.stdout
     assert "quarantined (as the latest run found the landing zone):\n  nothing" in result.stdout
+
+
+INTERRUPTED_LINE = "citytrade: interrupted; 6 release(s) committed to the warehouse, nothing published: the next run goes on from there"
+
+
+@pytest.mark.parametrize("stage", ["ingest", "row-gate", "publish"])
+def test_ctrl_c_ends_a_run_within_5_s_saying_what_it_committed_and_the_next_run_publishes_the_same_marts(
+    prefect_server, published_once, tmp_path, stage
+):  # fmt: skip
+    """SIGINT to the process group of `citytrade run`, as a terminal's Ctrl-C sends it, at three stages."""
+    home = tmp_path / "home"
+    run = citytrade_command("run", server=prefect_server, home=home, pause_at=stage)
+    wait_for_marker(home / f"paused-at-{stage}", run)
+    os.killpg(run.pid, signal.SIGINT)
+    sent = time.monotonic()
+    code, _, err = finish(run, timeout=60)
+    took = time.monotonic() - sent
+    assert (code, err.strip().splitlines()[-1]) == (130, INTERRUPTED_LINE), err
+    assert took <= 5, f"{took:.1f} s"
+    logged = json.loads((home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        committed = sorted(path for (path,) in con.execute("select path from raw.releases where run_id = ?", [logged["run_id"]]).fetchall())
+        status = con.execute("select status from audit.runs where run_id = ?", [logged["run_id"]]).fetchone()[0]
+    assert (logged["status"], status, logged["releases_loaded"]) == ("interrupted", "interrupted", committed) and len(committed) == 6
+    assert not (home / "published" / "citytrade.duckdb").exists()
+
+    code, _, err = finish(citytrade_command("run", server=prefect_server, home=home))
+    assert code == 0, err
+    assert published_content(home) == published_content(published_once)
+
+
+def test_readers_in_a_tight_loop_never_break_ten_runs(prefect_server, tmp_path):
+    """`status`, `alerts` and `rankings` called over and over while ten runs build and publish on the same home."""
+    home = tmp_path / "home"
+    home.mkdir()
+    said = tmp_path / "readers.log"
+    loop = subprocess.Popen(
+        ["bash", "-c", f"while true; do for command in status alerts rankings; do "
+                       f"'{CITYTRADE_BIN}' $command --home '{home}' > /dev/null 2> \"$0.err\"; "
+                       f"echo \"$command $? $(cat \"$0.err\")\" >> \"$0\"; done; done", str(said)],
+        env=prefect_server.env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        outcomes = [finish(citytrade_command("run", server=prefect_server, home=home)) for _ in range(10)]
+    finally:
+        stop_group(loop)
+    assert [code for code, _, _ in outcomes] == [0] * 10, [err for _, _, err in outcomes]
+    logged = [json.loads(line) for line in (home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [run["status"] for run in logged] == ["published"] * 10
+    reads = said.read_text(encoding="utf-8").splitlines()
+    assert len(reads) >= 10, reads
+    nothing_yet = f"citytrade: nothing published yet under {home}: run `citytrade run` first"
+    for read in reads:
+        command, code, line = (read.split(" ", 2) + [""])[:3]
+        assert code == "0" or (code == "1" and line == nothing_yet), read
+    assert any(read.split(" ")[1] == "0" and read.startswith("rankings") for read in reads), "no ranking was ever read"
+
+
+def test_a_run_prints_a_short_summary_whose_counts_are_the_warehouses(prefect_server, tmp_path):
+    home = tmp_path / "home"
+    code, out, err = finish(citytrade_command("run", server=prefect_server, home=home))
+    assert code == 0, err
+    assert len(err.splitlines()) <= 25, err
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        run_id, = con.execute("select run_id from audit.runs order by started_at desc limit 1").fetchone()
+        loaded, rows = con.execute("select count(*), sum(rows_loaded) from raw.releases where run_id = ? and status <> 'rejected'", [run_id]).fetchone()
+        quarantined_rows, = con.execute("select count(*) from raw.quarantine where run_id = ?", [run_id]).fetchone()
+        kept_out, = con.execute("select count(distinct observation_id) from audit.row_verdicts where severity = 'error'").fetchone()
+        errors, warnings = con.execute(
+            "select count(*) filter (where severity = 'error'), count(*) filter (where severity = 'warning') from audit.alerts "
+            "where run_id = ?", [run_id]).fetchone()  # fmt: skip
+    assert f"  releases: {loaded} loaded, 0 unchanged, 0 quarantined" in out, out
+    assert f"  rows: {rows} loaded, {quarantined_rows} quarantined, {kept_out} kept out of the marts by the row gate" in out, out
+    assert f"  new alerts: {errors} error(s), {warnings} warning(s)" in out, out
+    assert out.splitlines()[0] == f"citytrade: published: published 14 marts to {home / 'published' / 'citytrade.duckdb'}"
