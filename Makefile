@@ -1,4 +1,4 @@
-# Every entry point of the project; `make help` lists them. Needs only Python 3.11 (and make).
+# Every entry point of the project; `make help` lists them. Needs only Python 3.11-3.13 (and make).
 PY ?= python3
 DEV := $(PY) scripts/dev.py
 
