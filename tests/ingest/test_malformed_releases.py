@@ -135,3 +135,19 @@ def test_fixing_a_file_elsewhere_loads_it(corpus_settings, tmp_path):
     fixed.write_text(fixed.read_text(encoding="utf-8").replace("Shenzen", "Shenzhen"), encoding="utf-8")
     summary = pipeline.ingest_stage(settings, "after-fix")
     assert summary.loaded == ["unknown_area.csv"] and summary.rows_loaded == 2
+
+
+def test_status_lists_a_quarantined_file_until_it_is_fixed(tmp_path):
+    import shutil
+
+    raw = tmp_path / "raw"
+    shutil.copytree(CORPUS, raw)
+    settings = Settings.from_args(raw, tmp_path / "home")
+    ingest = ("ingest", "--raw-dir", str(raw), "--home", str(settings.home))
+    assert run_cli(*ingest).returncode == 0
+    assert "unknown_area.csv" in state.status_text(settings).split("quarantined (as the latest run found the landing zone):")[1]
+    fixed = raw / "unknown_area.csv"
+    fixed.write_text(fixed.read_text(encoding="utf-8").replace("Shenzen", "Shenzhen"), encoding="utf-8")
+    assert run_cli(*ingest).returncode == 0
+    quarantine = state.status_text(settings).split("quarantined (as the latest run found the landing zone):")[1]
+    assert "unknown_area.csv" not in quarantine and "garbage.csv" in quarantine, quarantine
