@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 from citytrade import warehouse
 from citytrade.config import Settings
 from citytrade.ingest.load import IngestSummary, ingest_releases
@@ -82,30 +83,43 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
 # ---- stages
 
 
+def interruptible(stage: Callable) -> Callable:
+    """An interrupt (Ctrl-C) leaves the stage without its traceback: the stage's frames hold DuckDB connections,
+    which Prefect's record of the interrupted run would otherwise keep alive until the process ends."""
+
+    @functools.wraps(stage)
+    def run(*args, **kwargs):
+        try:
+            return stage(*args, **kwargs)
+        except KeyboardInterrupt as interrupt:
+            raise interrupt.with_traceback(None) from None
+
+    return run
+
+
 def begin_run(settings: Settings, run_id: str) -> None:
     settings.ensure_dirs()
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         con.execute("insert into audit.runs values (?, ?, null, 'running', null, null, null)", [run_id, warehouse.utc_now()])
 
 
+@interruptible
 def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
     """Load what is new in the landing zone. `progress(done, total, path, outcome)` hears of each release once it is
     committed (by default only the test hook: scheduling.pause_point "ingest", after the first)."""
     progress = progress or (lambda *_: pause_point("ingest", settings.home))
-    try:
-        summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
-    except KeyboardInterrupt as interrupt:
-        # its frames hold the loader's DuckDB objects, which the interrupted run's state would keep until exit
-        raise interrupt.with_traceback(None) from None
+    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gates.record_alerts(con, gates.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
     return summary
 
 
+@interruptible
 def build_pre_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
     return build.build_models(settings, build.PRE_GATE, all_tests=all_tests)
 
 
+@interruptible
 def audit_rows_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     """The row gate: GX judges every figure; its verdicts replace the stored ones, which the marts build reads."""
     pause_point("row-gate", settings.home)  # test hook; a no-op unless CITYTRADE_TEST_PAUSE_AT=row-gate
@@ -115,16 +129,19 @@ def audit_rows_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult,
         return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
 
 
+@interruptible
 def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[str, str]:
     return build.build_models(settings, build.POST_GATE, all_tests=all_tests)
 
 
+@interruptible
 def audit_marts_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gate = gates.run_checkpoint(settings, "mart_gate", con)
         return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
 
 
+@interruptible
 def publish_stage(settings: Settings, run_id: str) -> marts.PublishResult:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         return marts.publish_marts(con, settings.published_dir, run_id)
@@ -183,6 +200,7 @@ def absorb_gate(report: RunReport, gate: gates.GateResult, new_alerts: list[dict
     report.new_alerts.extend(new_alerts)
 
 
+@interruptible
 def conclude(settings: Settings, report: RunReport, mart_gate: gates.GateResult) -> None:
     """Publish when the blocking checks passed, then the readers' pages (dbt docs, report.html); otherwise say why
     and leave the published files alone."""

@@ -119,6 +119,7 @@ def test_a_period_without_a_ranking_is_one_line_naming_what_is_published(sample_
 
 
 def test_nothing_published_is_one_line(tmp_path):
+    (tmp_path / "empty-home").mkdir()
     result = run_cli("rankings", "--home", str(tmp_path / "empty-home"))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
