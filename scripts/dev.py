@@ -103,7 +103,9 @@ def main(argv: list[str]) -> int:
         return subprocess.run([str(BIN / "citytrade"), "run", *rest], cwd=REPO).returncode
     if command == "test":
         install_system_tools()
-        return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=REPO).returncode
+        # two pytest workers, a test file each at a time: most tests wait on child processes half the time
+        parallel = [] if any(arg.startswith(("-n", "--numprocesses")) for arg in rest) else ["-n", "2", "--dist", "loadfile"]
+        return subprocess.run([str(BIN / "python"), "-m", "pytest", *parallel, *rest], cwd=REPO).returncode
     return subprocess.run([str(BIN / "citytrade"), *rest], cwd=REPO).returncode
 
 

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import REPO, SAMPLE_RAW
@@ -144,3 +145,29 @@ def published_once(prefect_server, tmp_path_factory) -> Path:
 def copy_home(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, symlinks=True)  # published/parquet is a relative link
     return target
+
+
+RUN_COLUMNS = {"loaded_at", "detected_at", "run_id", "first_seen_run_id", "last_seen_run_id", "published_at"}
+
+
+def published_content(home: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True)
+    try:
+        content = {}
+        for (table,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall():
+            columns = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table]).fetchall() if c not in RUN_COLUMNS]  # fmt: skip
+            content[table] = sorted(con.execute(f"select {', '.join(columns)} from marts.{table}").fetchall(), key=repr)
+        return content
+    finally:
+        con.close()
+
+
+def wait_for_marker(marker: Path, process, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended (exit {process.returncode}) before reaching {marker.name}:\n{process.stderr.read()}")
+        assert time.monotonic() < deadline, f"the run never reached {marker.name}"
+        time.sleep(0.2)

@@ -1,5 +1,5 @@
-"""Crash safety and concurrency: a run SIGKILLed mid-build or mid-publish leaves the publish intact; two runs on one home never overlap;
-flow-run heartbeats, which let a server mark a run whose process died as crashed, go out when Prefect is told to send them.
+"""Crash safety and concurrency: a run SIGKILLed mid-build or mid-publish leaves the publish intact; two runs on one home never overlap.
+A run prints a short summary; status reads the run log.
 
 Runs are held at a named stage by the test hook CITYTRADE_TEST_PAUSE_AT (citytrade.scheduling.pause_point), so each
 kill lands exactly where it is meant to. All runs talk to one real Prefect server for the module.
@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
-import subprocess
 import re
 import signal
 import time
 from pathlib import Path
 
 import duckdb
-import pytest
-from conftest import CITYTRADE_BIN
-from harness import citytrade_command, copy_home, finish, prefect_server, published_once, stop_group  # noqa: F401 (fixtures)
+from harness import (  # noqa: F401 (fixtures)
+    citytrade_command, copy_home, finish, prefect_server, published_content, published_once, wait_for_marker,
+)
 
 # Columns that say when or in which run something happened; everything else must be equal between two publishes.
-RUN_COLUMNS = {"loaded_at", "detected_at", "run_id", "first_seen_run_id", "last_seen_run_id", "published_at"}
-
-
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -36,29 +31,6 @@ def publish_fingerprint(home: Path) -> dict[str, str]:
     prints = {"citytrade.duckdb": sha(published / "citytrade.duckdb"), "parquet ->": os.readlink(published / "parquet")}
     prints.update({p.name: sha(p) for p in sorted((published / "parquet").glob("*.parquet"))})
     return prints
-
-
-def published_content(home: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True)
-    try:
-        content = {}
-        for (table,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall():
-            columns = [c for (c,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                [table]).fetchall() if c not in RUN_COLUMNS]  # fmt: skip
-            content[table] = sorted(con.execute(f"select {', '.join(columns)} from marts.{table}").fetchall(), key=repr)
-        return content
-    finally:
-        con.close()
-
-
-def wait_for_marker(marker: Path, process, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended (exit {process.returncode}) before reaching {marker.name}:\n{process.stderr.read()}")
-        assert time.monotonic() < deadline, f"the run never reached {marker.name}"
-        time.sleep(0.2)
 
 
 def kill_group(process) -> None:
@@ -160,62 +132,6 @@ def test_status_without_a_server_reads_the_run_log_and_names_the_published_relea
     assert re.search(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {local_zone}\s+\d+ s\s+published\s+loaded 6, unchanged 0, quarantined 0", runs_section), runs_section
     assert "press/city_province_trade_press_2020_2025.csv  published 2026-01-28" in result.stdout
     assert "quarantined (as the latest run found the landing zone):\n  nothing" in result.stdout
-
-
-INTERRUPTED_LINE = "citytrade: interrupted; 6 release(s) committed to the warehouse, nothing published: the next run goes on from there"
-
-
-@pytest.mark.parametrize("stage", ["ingest", "row-gate", "publish"])
-def test_ctrl_c_ends_a_run_within_5_s_saying_what_it_committed_and_the_next_run_publishes_the_same_marts(
-    prefect_server, published_once, tmp_path, stage
-):  # fmt: skip
-    """SIGINT to the process group of `citytrade run`, as a terminal's Ctrl-C sends it, at three stages."""
-    home = tmp_path / "home"
-    run = citytrade_command("run", server=prefect_server, home=home, pause_at=stage)
-    wait_for_marker(home / f"paused-at-{stage}", run)
-    os.killpg(run.pid, signal.SIGINT)
-    sent = time.monotonic()
-    code, _, err = finish(run, timeout=60)
-    took = time.monotonic() - sent
-    assert (code, err.strip().splitlines()[-1]) == (130, INTERRUPTED_LINE), err
-    assert took <= 5, f"{took:.1f} s"
-    logged = json.loads((home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        committed = sorted(path for (path,) in con.execute("select path from raw.releases where run_id = ?", [logged["run_id"]]).fetchall())
-        status = con.execute("select status from audit.runs where run_id = ?", [logged["run_id"]]).fetchone()[0]
-    assert (logged["status"], status, logged["releases_loaded"]) == ("interrupted", "interrupted", committed) and len(committed) == 6
-    assert not (home / "published" / "citytrade.duckdb").exists()
-
-    code, _, err = finish(citytrade_command("run", server=prefect_server, home=home))
-    assert code == 0, err
-    assert published_content(home) == published_content(published_once)
-
-
-def test_readers_in_a_tight_loop_never_break_ten_runs(prefect_server, tmp_path):
-    """`status`, `alerts` and `rankings` called over and over while ten runs build and publish on the same home."""
-    home = tmp_path / "home"
-    home.mkdir()
-    said = tmp_path / "readers.log"
-    loop = subprocess.Popen(
-        ["bash", "-c", f"while true; do for command in status alerts rankings; do "
-                       f"'{CITYTRADE_BIN}' $command --home '{home}' > /dev/null 2> \"$0.err\"; "
-                       f"echo \"$command $? $(cat \"$0.err\")\" >> \"$0\"; done; done", str(said)],
-        env=prefect_server.env, start_new_session=True,
-    )  # fmt: skip
-    try:
-        outcomes = [finish(citytrade_command("run", server=prefect_server, home=home)) for _ in range(10)]
-    finally:
-        stop_group(loop)
-    assert [code for code, _, _ in outcomes] == [0] * 10, [err for _, _, err in outcomes]
-    logged = [json.loads(line) for line in (home / "logs" / "runs.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [run["status"] for run in logged] == ["published"] * 10
-    reads = said.read_text(encoding="utf-8").splitlines()
-    assert len(reads) >= 10, reads
-    nothing_yet = f"citytrade: nothing published yet under {home}: run `citytrade run` first"
-    for read in reads:
-        command, code, line = (read.split(" ", 2) + [""])[:3]
-        assert code == "0" or (code == "1" and line == nothing_yet), read
-    assert any(read.split(" ")[1] == "0" and read.startswith("rankings") for read in reads), "no ranking was ever read"
 
 
 def test_a_run_prints_a_short_summary_whose_counts_are_the_warehouses(prefect_server, tmp_path):
