@@ -35,6 +35,7 @@ final as (
         release_order.release_order,
         versioned.area_code,
         coalesce(areas.name_en, versioned.area_raw) as area_name,
+        {{ area_label('areas', 'versioned.area_raw') }} as area_label,
         areas.level,
         case
             when areas.level = 'city' then areas.province_code

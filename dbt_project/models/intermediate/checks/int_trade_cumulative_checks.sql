@@ -9,28 +9,10 @@
 
 with
 
-observations as (
+placed as (
 
     select * from {{ ref('int_trade_observations_placed') }}
     where total_cny is not null and month_from = 1
-
-),
-
-areas as (
-
-    select * from {{ ref('areas') }}
-
-),
-
-placed as (
-
-    select
-        observations.*,
-        {{ area_label('areas', 'observations.area_name') }} as area_label
-
-    from observations
-    left join areas
-        on observations.area_code = areas.area_code
 
 ),
 

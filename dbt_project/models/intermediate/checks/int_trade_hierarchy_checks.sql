@@ -11,7 +11,7 @@
 
 with
 
-observations as (
+placed as (
 
     select * from {{ ref('int_trade_observations_placed') }}
     where total_cny is not null
@@ -21,18 +21,6 @@ observations as (
 areas as (
 
     select * from {{ ref('areas') }}
-
-),
-
-placed as (
-
-    select
-        observations.*,
-        {{ area_label('areas', 'observations.area_name') }} as area_label
-
-    from observations
-    left join areas
-        on observations.area_code = areas.area_code
 
 ),
 
