@@ -362,14 +362,10 @@ def _print_ingest_progress(done: int, total: int, path: str, outcome: str) -> No
 
 
 def _last_report(settings: Settings) -> dict:
-    log = settings.log_dir / "runs.jsonl"
-    if not log.exists():
-        return {}
-    lines = log.read_text(encoding="utf-8").strip().splitlines()
-    try:
-        return json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        return {}
+    from citytrade.cli.readers import runs_from_log
+
+    runs = runs_from_log(settings, 1)
+    return runs[0] if runs else {}
 
 
 def print_summary(report: dict) -> None:

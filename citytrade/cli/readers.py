@@ -44,7 +44,7 @@ def reader_state(settings: Settings) -> dict:
         return {"quarantine": [], "alerts": []}
 
 
-def _runs_from_log(settings: Settings, limit: int) -> list[dict]:
+def runs_from_log(settings: Settings, limit: int) -> list[dict]:
     log = settings.log_dir / "runs.jsonl"
     if not log.exists():
         return []
@@ -142,7 +142,7 @@ def status_text(settings: Settings, limit: int = 8) -> str:
             lines.append(f"cannot read the Prefect API ({exc}); the local run log follows")
             api_url = None
     if not api_url:
-        runs = _runs_from_log(settings, limit)
+        runs = runs_from_log(settings, limit)
         lines.append(f"last runs (run log {settings.log_dir / 'runs.jsonl'}):")
         lines += [_run_line(run) for run in runs] or ["  none yet"]
     lines += ["", "published:"]
