@@ -78,7 +78,7 @@ def test_run_attempts_no_connection_beyond_loopback(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # tracing slows the temporary server's start
     result = subprocess.run(
-        ["strace", "-f", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace),
+        ["strace", "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace),
          CITYTRADE_BIN, "run", "--raw-dir", str(SAMPLE_RAW), "--home", str(tmp_path / "home")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
