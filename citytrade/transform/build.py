@@ -26,8 +26,6 @@ def build_models(
     Raises BuildError naming every node that failed. A scheduled run leaves out the dbt unit tests, which test
     the SQL rather than the data (`all_tests`: CI and `citytrade build` run them).
     """
-    from dbt.cli.main import dbtRunner
-
     settings.apply_environment()
     args = ["build", *dbt_args(settings)]
     if selector:
@@ -38,7 +36,7 @@ def build_models(
         args += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
-    result = dbtRunner(manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings)).invoke(args)
+    result = invoke_dbt(args, manifest=parsed_manifest(settings), callbacks=_test_pause_callbacks(settings))
     if isinstance(result.exception, KeyboardInterrupt):  # dbt returns an interrupt as a result: it is still one
         raise result.exception
     statuses: dict[str, str] = {}
@@ -57,17 +55,33 @@ def build_models(
     return statuses
 
 
+def invoke_dbt(args: list[str], **runner: object):
+    """One dbt command through dbtRunner; the warehouse file is let go of when it ends, however it ends.
+
+    dbt-duckdb opens the file once for the whole command (the profile's `keep_open: true`) rather than once per node
+    (half of a small build's node time went to opening and checkpointing the file), and keeps it open for the life
+    of the process: its public `close_all_connections` drops that database, so that the run's next stage, a reader
+    in this process or the next run can open the file."""
+    from dbt.cli.main import dbtRunner
+
+    try:
+        return dbtRunner(**runner).invoke(args)
+    finally:
+        if os.environ.get("CITYTRADE_DBT_TARGET", "duckdb") == "duckdb":
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+            DuckDBConnectionManager.close_all_connections()
+
+
 def parsed_manifest(settings: Settings):
     """The project's manifest, parsed once per process and reused by each later invocation of the run: dbtRunner's
     documented `manifest` argument. Parsed again when a project file or the environment dbt reads changed."""
     global _parsed
-    from dbt.cli.main import dbtRunner
-
     files = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in dbt_project_files())
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("CITYTRADE_", "DBT_"))))
     if _parsed is not None and _parsed[0] == (files, environment):
         return _parsed[1]
-    result = dbtRunner().invoke(["parse", *dbt_args(settings)])
+    result = invoke_dbt(["parse", *dbt_args(settings)])
     if not result.success or result.result is None:
         raise BuildError(f"dbt could not parse the project: {_exception_line(result, settings)}")
     _parsed = ((files, environment), result.result)

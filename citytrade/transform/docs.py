@@ -24,17 +24,15 @@ def publish_docs(settings: Settings) -> Path:
     has no statistics): when neither changed since the published docs were made, they are kept as they are,
     which saves a `dbt docs generate` per run.
     """
-    from dbt.cli.main import dbtRunner
-
     settings.apply_environment()
     docs_dir = settings.published_dir / "docs"
     fingerprint = docs_fingerprint(settings)
     if (docs_dir / "index.html").is_file() and _read(docs_dir / FINGERPRINT_NAME) == fingerprint:
         return docs_dir / "index.html"
-    from citytrade.transform.build import dbt_args, parsed_manifest
+    from citytrade.transform.build import dbt_args, invoke_dbt, parsed_manifest
 
     target = settings.dbt_target_dir
-    result = dbtRunner(manifest=parsed_manifest(settings)).invoke(["docs", "generate", "--static", *dbt_args(settings)])
+    result = invoke_dbt(["docs", "generate", "--static", *dbt_args(settings)], manifest=parsed_manifest(settings))
     if not result.success:
         detail = str(result.exception).strip().splitlines()[0] if result.exception else f"see {settings.dbt_log_dir}"
         raise DocsError(f"dbt docs generate failed: {detail}")

@@ -7,11 +7,11 @@ from citytrade.config import DBT_PROJECT_DIR, Settings
 
 
 def test_dbt_docs_describe_every_mart_and_every_mart_column(sample_home, tmp_path):
-    from dbt.cli.main import dbtRunner
+    from citytrade.transform.build import invoke_dbt  # lets go of the shared sample warehouse when done
 
     Settings.from_args(None, sample_home).apply_environment()
     target = tmp_path / "target"
-    result = dbtRunner().invoke([
+    result = invoke_dbt([
         "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target), "--log-path", str(tmp_path / "logs"), "--quiet",
     ])  # fmt: skip
