@@ -132,3 +132,26 @@ def test_top100_vs_trade_puts_the_2022_list_beside_the_trade_ranking(published):
     overlap = published.execute("select distinct top10_overlap from marts.top100_vs_trade where year = 2022").fetchall()
     expected = sum(1 for name, (competitiveness, rank) in rows.items() if competitiveness <= 10 and rank is not None and rank <= 10)
     assert overlap == [(expected,)] and expected >= 2
+
+
+def test_2022_top100_region_counts_are_the_publishers_60_26_10_4_and_the_12_entries_only_a_minimum(published):
+    rows = published.execute(
+        """select region, cities_in_list, cities_in_list_min, change_vs_prev_year, list_size, is_count_published,
+                  is_complete_list
+           from marts.region_distribution where year = 2022 order by region"""
+    ).fetchall()
+    assert rows == [
+        ("central", 26, 1, 3, 100, True, False),
+        ("east", 60, 9, 1, 100, True, False),
+        ("northeast", 4, 1, -2, 100, True, False),
+        ("west", 10, 1, -2, 100, True, False),
+    ]  # against 23, 59, 6 and 12 in the 2021 list, as the same coverage reported
+
+
+def test_2019_top10_entries_give_no_region_count_only_a_minimum(published):
+    rows = published.execute(
+        "select region, cities_in_list, cities_in_list_min, list_size from marts.region_distribution where year = 2019"
+    ).fetchall()
+    assert {region: rest for region, *rest in rows} == {
+        "central": [None, 0, None], "east": [None, 6, None], "northeast": [None, 0, None], "west": [None, 0, None],
+    }  # fmt: skip
