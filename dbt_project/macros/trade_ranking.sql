@@ -9,7 +9,8 @@
     coverage of the national total, and the bounds `rank_best` .. `rank_worst` of the area's rank among the
     whole universe (docs/rank_bounds.md gives the rules and a worked example):
       - a figure v published with precision p stands for [v - p/2, v + p/2): lo and hi below;
-      - a reported Y is certainly above X when Y_lo >= X_hi, possibly above when not and Y_hi > X_lo;
+      - a reported Y is certainly above X when Y_lo >= X_hi, possibly above when not and Y_hi > X_lo (two
+        figures without rounding that are equal are each possibly above the other);
       - the unreported areas of a province P whose total is known share the remainder
         R_P = P_hi - sum of lo of P's reported areas: at most k_P = min(n_P, ceil(R_P / X_lo) - 1) of them exceed
         X (0 when R_P <= 0);
@@ -25,6 +26,12 @@
     it has any, and on synthetic ones only when it has no real figure at all (`is_synthetic` is then true on
     every row). Last year's rank, the province totals and the national total come from the same kind of data only.
 -#}
+{#- Y_lo >= X_hi, and Y_hi > X_lo so that two figures without rounding that are equal are not each certainly
+    above the other (they are each possibly above it) -#}
+{% macro certainly_above(other, this) -%}
+    ({{ other }}.total_lo_cny >= {{ this }}.total_hi_cny and {{ other }}.total_hi_cny > {{ this }}.total_lo_cny)
+{%- endmacro %}
+
 {% macro trade_ranking(levels) %}
 {%- set level_list -%}
     ({% for level in levels %}'{{ level }}'{{ ', ' if not loop.last }}{% endfor %})
@@ -143,9 +150,10 @@ reported_above as (
         ranked.month_to,
         ranked.basis,
         ranked.area_code,
-        count(case when other.total_lo_cny >= ranked.total_hi_cny then 1 end) as areas_certainly_above,
-        count(case when other.total_lo_cny < ranked.total_hi_cny
-            and other.total_hi_cny > ranked.total_lo_cny then 1 end) as areas_possibly_above
+        count(case when {{ certainly_above('other', 'ranked') }} then 1 end) as areas_certainly_above,
+        count(case when not {{ certainly_above('other', 'ranked') }}
+            and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny) then 1 end)
+            as areas_possibly_above
 
     from ranked
     left join ranked as other
@@ -154,7 +162,7 @@ reported_above as (
         and ranked.month_to = other.month_to
         and ranked.basis = other.basis
         and ranked.area_code <> other.area_code
-        and (other.total_lo_cny >= ranked.total_hi_cny or other.total_hi_cny > ranked.total_lo_cny)
+        and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny)
     group by ranked.year, ranked.month_from, ranked.month_to, ranked.basis, ranked.area_code
 
 ),
