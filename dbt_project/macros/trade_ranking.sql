@@ -304,7 +304,9 @@ unreported_above as (
         ranked.month_to,
         ranked.basis,
         ranked.area_code,
-        -- least() in double precision first: a tiny X_lo makes the quotient too large for an integer
+        -- least() in double precision first: a tiny X_lo makes the quotient too large for an integer. The quotient
+        -- less 1e-9 before ceil(): an exact division (R = m * X_lo) must give m - 1 even when the binary rounding
+        -- of yuan values leaves it a hair above m; no two published figures divide that near an integer otherwise
         cast(sum(
             case
                 when bound_groups.remainder_cny is null then bound_groups.areas_unreported
@@ -312,7 +314,7 @@ unreported_above as (
                 when ranked.total_lo_cny <= 0 then bound_groups.areas_unreported
                 else cast(least(
                     cast(bound_groups.areas_unreported as double precision),
-                    ceil(bound_groups.remainder_cny / ranked.total_lo_cny) - 1
+                    ceil(bound_groups.remainder_cny / ranked.total_lo_cny - 1e-9) - 1
                 ) as {{ dbt.type_bigint() }})
             end
         ) as {{ dbt.type_bigint() }}) as unreported_possibly_above
