@@ -233,6 +233,7 @@ remainders as (
     select
         universe_by_province.*,
         province_totals.province_lo_cny is not null as is_province_total_known,
+        province_totals.province_lo_cny,
         province_totals.province_hi_cny - universe_by_province.reported_lo_cny as remainder_cny,
         universe_by_province.areas_in_province - universe_by_province.areas_reported_in_province as areas_unreported
 
@@ -261,16 +262,9 @@ pools as (
             as pool_areas_unreported,
         max(national.national_hi_cny)
             - sum(case when remainders.is_province_total_known
-                then province_totals.province_lo_cny else remainders.reported_lo_cny end) as pool_remainder_cny
+                then remainders.province_lo_cny else remainders.reported_lo_cny end) as pool_remainder_cny
 
     from remainders
-    left join province_totals
-        on remainders.province_code = province_totals.province_code
-        and remainders.year = province_totals.year
-        and remainders.month_from = province_totals.month_from
-        and remainders.month_to = province_totals.month_to
-        and remainders.basis = province_totals.basis
-        and remainders.is_synthetic = province_totals.is_synthetic
     left join national
         on remainders.year = national.year
         and remainders.month_from = national.month_from
