@@ -65,6 +65,7 @@ create table if not exists raw.trade_observations (
     imports_yoy_pct double,
     imports_yoy_pct_resolution double,
     source_url varchar,
+    published_on date,  -- the row's own date, overriding its release's (citytrade-v1 compilations)
     primary key (release_id, row_number, month_from, month_to)  -- one file row may give two windows (month, year to date)
 );
 
@@ -101,6 +102,15 @@ create table if not exists raw.top100_subindex_scores (
     subindex varchar not null,
     score double not null,
     primary key (release_id, row_number, subindex)
+);
+
+create table if not exists raw.top100_region_counts (  -- a list's counts per region, as its publisher states them
+    release_id varchar not null,
+    row_number integer not null,
+    year integer not null,
+    region varchar not null,
+    cities_in_list integer not null,
+    primary key (release_id, row_number)
 );
 
 create table if not exists raw.quarantine (
@@ -159,8 +169,15 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
+# Columns added since a warehouse may have been created: `create table if not exists` leaves an old table as it is.
+ADDED_COLUMNS = """
+alter table raw.trade_observations add column if not exists published_on date;
+"""
+
+
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
+    con.execute(ADDED_COLUMNS)
 
 
 @contextmanager

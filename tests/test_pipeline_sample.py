@@ -92,7 +92,9 @@ def test_second_run_loads_nothing_again_and_changes_no_mart_row(prefect_harness,
     assert _mart_rows(home) == before
     con = warehouse.connect(home / "warehouse.duckdb")  # dbt in this process holds it open read-write
     assert con.execute("select count(*) from raw.releases").fetchone()[0] == 6
-    assert con.execute("select count(*) from raw.trade_observations").fetchone()[0] == first.rows_loaded - 18
+    # rows loaded: the trade figures, the 18 Top 100 entries and the 8 region counts of the 2022 list's release
+    assert con.execute("select count(*) from raw.trade_observations").fetchone()[0] == first.rows_loaded - 18 - 8
+    assert con.execute("select count(*) from raw.top100_region_counts").fetchone()[0] == 8
 
 
 def _mart_rows(home) -> dict:

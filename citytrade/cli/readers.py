@@ -204,7 +204,8 @@ def ranking_rows(settings: Settings, *, year: int | None, month_to: int, basis: 
             f"""select year, month_from, month_to, period_label, basis, {rank} as rank, {rank}_prev as rank_prev,
                        {change} as rank_change, area_code, name_en, name_zh, province_name_en, region,
                        {by}_cny as value_cny, {growth} as growth_pct, total_cny, exports_cny, imports_cny, total_yoy_pct,
-                       share_of_national_pct, count(*) over () as ranked
+                       share_of_national_pct, count(*) over () as ranked, rank_total, rank_best, rank_worst,
+                       rank_is_certain, areas_reported, areas_in_universe, areas_missing, coverage_of_national_pct
                 from marts.{mart}
                 where year = ? and month_from = 1 and month_to = ? and basis = ? and {rank} is not null
                 order by {rank}, area_code limit ?""",
@@ -228,18 +229,39 @@ def ranking_rows(settings: Settings, *, year: int | None, month_to: int, basis: 
         con.close()
 
 
+def rank_text(row: dict) -> str:
+    """A rank as a reader should take it: `4` when certain, `4–21` (rank_best–rank_worst among all areas) when not."""
+    best, worst = row.get("rank_best"), row.get("rank_worst")
+    if best is None or worst is None or best == worst:
+        return str(row["rank_total"] if best is None else best)
+    return f"{best}–{worst}"
+
+
+def coverage_text(row: dict, level: str) -> str:
+    """The footer line on what a ranking rests on: areas reported and missing, and their share of the nation."""
+    areas = "cities" if level == "city" else "provinces"
+    coverage = row.get("coverage_of_national_pct")
+    covered = f", {coverage:.1f}% of national trade" if coverage is not None else ", national total not loaded"
+    return f"{row['areas_reported']} of {row['areas_in_universe']} {areas} reported ({row['areas_missing']} missing{covered})"
+
+
 def ranking_table(rows: list[dict], by: str = "total"):
-    """A rich Table of ranking_rows: rank, area, the figure ranked by (100m yuan), its growth, share, rank change."""
+    """A rich Table of ranking_rows: rank (an interval where uncertain), area, the figure ranked by (100m yuan), its
+    growth, share, rank change; the caption states the coverage."""
     from rich.table import Table
     from rich.text import Text
 
     first = rows[0]
     level = first.get("level", "city")
+    if by == "total":
+        ranks = (f"{coverage_text(first, level)}; a rank such as 4–9 is the range the area's rank can take among all "
+                 f"{'cities' if level == 'city' else 'provinces'} (docs/rank_bounds.md); ")  # fmt: skip
+    else:
+        ranks = f"{first['ranked']} {'cities' if level == 'city' else 'provinces'} ranked (those with {by} figures); "
     table = Table(
         title=f"{level.capitalize()} ranking by {by}, {first['period_label']} ({first['basis'].replace('_', ' ')} basis)",
-        caption=f"{first['ranked']} {'cities' if level == 'city' else 'provinces'} ranked (those with figures for this period); "
-                "100m yuan = 亿元; "
-                "change = places gained since the same period a year before",
+        caption=ranks + "100m yuan = 亿元; change = places gained since the same period a year before, "
+                "given only between certain ranks",
         title_style="bold", caption_justify="left",
     )  # fmt: skip
     table.add_column("rank", justify="right", style="bold")
@@ -253,7 +275,7 @@ def ranking_table(rows: list[dict], by: str = "total"):
     for row in rows:
         growth = row["growth_pct"]
         cells = [
-            str(row["rank"]),
+            rank_text(row) if by == "total" else str(row["rank"]),
             f"{row['name_en']} {row['name_zh']}",
             row["province_name_en"] if level == "city" else (row["region"] or ""),
             f"{row['value_cny'] / 1e8:,.1f}",

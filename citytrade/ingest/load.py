@@ -22,10 +22,11 @@ TRADE_COLUMNS = [
     "currency", "total_text", "total_value", "total_resolution", "exports_text", "exports_value",
     "exports_resolution", "imports_text", "imports_value", "imports_resolution", "total_yoy_pct",
     "total_yoy_pct_resolution", "exports_yoy_pct", "exports_yoy_pct_resolution", "imports_yoy_pct",
-    "imports_yoy_pct_resolution", "source_url",
+    "imports_yoy_pct_resolution", "source_url", "published_on",
 ]  # fmt: skip
 TOP100_COLUMNS = ["release_id", "row_number", "year", "rank", "area_raw", "area_code", "score", "is_complete_list"]
 SUBINDEX_COLUMNS = ["release_id", "row_number", "subindex", "score"]
+REGION_COUNT_COLUMNS = ["release_id", "row_number", "year", "region", "cities_in_list"]
 RELEASE_COLUMNS = [
     "release_id", "path", "sha256", "sidecar_sha256", "format", "publisher", "title", "source_url", "published_on",
     "retrieved_on", "unit", "basis", "encoding", "is_complete_list", "is_synthetic", "notes", "loaded_at", "run_id",
@@ -34,7 +35,8 @@ RELEASE_COLUMNS = [
 QUARANTINE_COLUMNS = ["release_id", "path", "row_number", "reason", "run_id", "detected_at"]
 COLUMNS = {
     "raw.releases": RELEASE_COLUMNS, "raw.trade_observations": TRADE_COLUMNS, "raw.top100_entries": TOP100_COLUMNS,
-    "raw.top100_subindex_scores": SUBINDEX_COLUMNS, "raw.quarantine": QUARANTINE_COLUMNS,
+    "raw.top100_subindex_scores": SUBINDEX_COLUMNS, "raw.top100_region_counts": REGION_COUNT_COLUMNS,
+    "raw.quarantine": QUARANTINE_COLUMNS,
 }  # fmt: skip
 
 
@@ -174,7 +176,7 @@ def _ingest_one(batch: _Batch, release: Release, known: dict, loaded_by_sha: dic
         return "duplicate" if reason.startswith("duplicate") else "rejected"
     loaded_by_sha.setdefault(release.sha256, release.rel_path)
     summary.loaded.append(release.rel_path)
-    summary.rows_loaded += len(parsed.rows)
+    summary.rows_loaded += len(parsed.rows) + len(parsed.region_counts)
     summary.rows_quarantined += len(parsed.rejects)
     summary.problems.extend(f"{release.rel_path}:{number}: {why}" for number, why in parsed.rejects)
     return "partial" if parsed.rejects else "loaded"
@@ -235,6 +237,7 @@ def _reject_repeated_figures(parsed: ParsedRelease) -> ParsedRelease:
 def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None, reason: str | None) -> None:
     meta = release.meta
     rows = parsed.rows if parsed else []
+    rows_loaded = len(rows) + (len(parsed.region_counts) if parsed else 0)
     rejects = parsed.rejects if parsed else []
     if parsed is None:
         status = "duplicate" if reason and reason.startswith("duplicate") else "rejected"
@@ -249,7 +252,7 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
         "is_complete_list": meta.get("complete") if isinstance(meta.get("complete"), bool) else None,
         "is_synthetic": meta.get("synthetic") is True, "notes": _text(meta.get("notes")),
         "loaded_at": utc_now(),  # each release its own, in the order found: later versions rank by it (dbt)
-        "run_id": batch.run_id, "rows_loaded": len(rows), "rows_quarantined": len(rejects), "status": status,
+        "run_id": batch.run_id, "rows_loaded": rows_loaded, "rows_quarantined": len(rejects), "status": status,
         "status_reason": reason,
     }  # fmt: skip
     if parsed is not None and hasattr(parsed.rows, "load_into"):
@@ -261,6 +264,7 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
         return
     batch.add_rows("raw.trade_observations" if parsed.kind == "trade" else "raw.top100_entries", release.release_id, rows)
     batch.add_rows("raw.top100_subindex_scores", release.release_id, parsed.subindex_scores)
+    batch.add_rows("raw.top100_region_counts", release.release_id, parsed.region_counts)
     for number, why in rejects:
         _quarantine(batch, release, number, why)
 

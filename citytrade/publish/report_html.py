@@ -7,6 +7,7 @@ import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 from citytrade.config import Settings
@@ -15,6 +16,7 @@ REPORT_NAME = "report.html"
 DEFAULT_BASIS = "firm_location"
 NOT_AVAILABLE = "not available"
 REGION_ORDER = ["east", "central", "west", "northeast"]
+PLOTLY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 REGION_COLOURS = {"east": "#1f77b4", "central": "#ff7f0e", "west": "#2ca02c", "northeast": "#9467bd"}
 # The lookups citytrade ships (dbt_project/seeds, described in its README): what, from whom, on what terms.
 LOOKUP_SOURCES = [
@@ -125,7 +127,8 @@ class _MartReader:
             return Section(title=title, note=f"{NOT_AVAILABLE}: no such city ranking is published", available=False)
         rows = self.rows(
             """select rank_total, name_en, name_zh, province_name_en, region, total_cny, exports_cny, imports_cny,
-                      total_yoy_pct, share_of_national_pct, rank_change, cities_ranked
+                      total_yoy_pct, share_of_national_pct, rank_change, cities_ranked, rank_best, rank_worst,
+                      areas_reported, areas_in_universe, areas_missing, coverage_of_national_pct
                from marts.city_trade_ranking
                where basis = ? and year = ? and month_from = ? and month_to = ?
                order by rank_total limit ?""",
@@ -134,7 +137,7 @@ class _MartReader:
         title = f"{title}: {period['period_label']}"
         table = _table(
             ["rank", "city", "province", "region", "total (100m yuan)", "exports", "imports", "growth %", "share of national %", "rank change"],
-            [[r["rank_total"], f"{r['name_en']} {r['name_zh']}", r["province_name_en"], r["region"], _hundred_million(r["total_cny"]),
+            [[_rank_cell(r), f"{r['name_en']} {r['name_zh']}", r["province_name_en"], r["region"], _hundred_million(r["total_cny"]),
               _hundred_million(r["exports_cny"]), _hundred_million(r["imports_cny"]), _num(r["total_yoy_pct"], 1),
               _num(r["share_of_national_pct"], 1), "=" if r["rank_change"] == 0 else _num(r["rank_change"], 0, signed=True)] for r in rows],
             numeric_from=4, first_numeric=True,
@@ -145,7 +148,15 @@ class _MartReader:
         )  # fmt: skip
         ranked = rows[0]["cities_ranked"] if rows else 0
         cities = "1 city has" if ranked == 1 else f"{ranked} cities have"
-        note = f"{cities} figures for this period on the {self.basis.replace('_', ' ')} basis."
+        note = f"{cities} figures for this period on the {self.basis.replace('_', ' ')} basis"
+        if rows:
+            first = rows[0]
+            coverage = first["coverage_of_national_pct"]
+            note += (f" ({first['areas_missing']} of {first['areas_in_universe']} missing; "
+                     + (f"{coverage:.1f}% of national trade" if coverage is not None else "no national total loaded") + ")")
+        note += (". A rank such as 4–9 is the range the city's rank can take among all cities, given the published "
+                 "rounding and what the province and national totals leave for the cities without figures; rank "
+                 "changes are given only between certain ranks.")  # fmt: skip
         return Section(title=title, note=note, figure=figure, table_html=table)
 
     def bump_section(self, top: int = 10) -> Section:
@@ -162,7 +173,7 @@ class _MartReader:
                    inner join latest on ranking.year = latest.year
                    where ranking.basis = ? and ranking.month_from = 1 and ranking.month_to = 12 and ranking.rank_total <= ?
                )
-               select ranking.year, ranking.name_en, ranking.rank_total
+               select ranking.year, ranking.name_en, ranking.rank_total, ranking.rank_best, ranking.rank_worst
                from marts.city_trade_ranking as ranking
                inner join leaders on ranking.area_code = leaders.area_code
                where ranking.basis = ? and ranking.month_from = 1 and ranking.month_to = 12
@@ -175,18 +186,32 @@ class _MartReader:
         by_city: dict[str, list[dict]] = {}
         for row in rows:
             by_city.setdefault(row["name_en"], []).append(row)
-        traces = [
-            {"type": "scatter", "x": [r["year"] for r in series], "y": [r["rank_total"] for r in series], "name": name,
-             "mode": "lines+markers", "marker": {"size": 10}}
-            for name, series in sorted(by_city.items(), key=lambda item: _latest_rank(item[1], latest_year))
-        ]  # fmt: skip
-        max_rank = max(r["rank_total"] for r in rows)
+        # a certain rank is a point on the city's line; an uncertain one only its interval (rank_best..rank_worst),
+        # with no line through it: ranks among different sets of reporting cities are not moves
+        traces = []
+        for index, (name, series) in enumerate(sorted(by_city.items(), key=lambda item: _latest_rank(item[1], latest_year))):
+            colour = PLOTLY_COLOURS[index % len(PLOTLY_COLOURS)]
+            certain = [r if r["rank_best"] == r["rank_worst"] else None for r in series]
+            traces.append({"type": "scatter", "x": [r["year"] for r in series], "y": [r and r["rank_best"] for r in certain],
+                           "name": name, "legendgroup": name, "mode": "lines+markers", "marker": {"size": 10, "color": colour},
+                           "line": {"color": colour}, "connectgaps": False})  # fmt: skip
+            uncertain = [r for r in series if r["rank_best"] != r["rank_worst"]]
+            if uncertain:
+                traces.append({"type": "scatter", "x": [r["year"] for r in uncertain], "y": [r["rank_best"] for r in uncertain],
+                               "name": f"{name} (range)", "legendgroup": name, "showlegend": False, "mode": "markers",
+                               "marker": {"size": 8, "symbol": "line-ew-open", "color": colour},
+                               "error_y": {"type": "data", "symmetric": False, "array": [r["rank_worst"] - r["rank_best"] for r in uncertain],
+                                           "arrayminus": [0] * len(uncertain), "color": colour, "thickness": 2, "width": 6},
+                               "text": [f"{r['rank_best']}–{r['rank_worst']}" for r in uncertain], "hoverinfo": "text+name"})  # fmt: skip
+        max_rank = max(r["rank_worst"] for r in rows)
         figure = _figure(
             traces, f"Rank by total trade, full years (top {top} of {latest_year})",
-            yaxis={"autorange": False, "range": [max_rank + 0.5, 0.5], "dtick": 1, "title": {"text": "rank"}},
+            yaxis={"autorange": False, "range": [max_rank + 0.5, 0.5], "dtick": 1 if max_rank <= 20 else 5, "title": {"text": "rank"}},
             xaxis={"dtick": 1, "title": {"text": "year"}},
         )  # fmt: skip
-        note = "Cities in the top of the latest full year; a gap in a line is a year without published figures."
+        note = ("Cities in the top of the latest full year. A certain rank is a point on the city's line; an uncertain "
+                "one is drawn as the range it can take among all cities (a bar from its best to its worst rank), "
+                "not joined to other years. A gap is a year without a certain rank.")  # fmt: skip
         return Section(title=title, note=note, figure=figure)
 
     def region_section(self) -> Section:
@@ -201,15 +226,21 @@ class _MartReader:
         for region in REGION_ORDER + sorted({r["region"] for r in rows} - set(REGION_ORDER)):
             counts = {r["year"]: r["cities_in_list"] for r in rows if r["region"] == region}
             if counts:
-                traces.append({"type": "bar", "x": [str(y) for y in years], "y": [counts.get(y, 0) for y in years], "name": region,
+                traces.append({"type": "bar", "x": [str(y) for y in years], "y": [counts.get(y) for y in years], "name": region,
                                "marker": {"color": REGION_COLOURS.get(region)}})  # fmt: skip
         figure = _figure(traces, "Top 100 cities per region and edition", barmode="stack",
                          xaxis={"title": {"text": "edition (year)"}}, yaxis={"title": {"text": "cities in the list"}})  # fmt: skip
-        partial = sorted({r["year"] for r in rows if r.get("is_complete_list") is False})
-        note = ("Partial lists (only part of the 100 published): " + ", ".join(map(str, partial)) + "." if partial else "")
+        published = sorted({r["year"] for r in rows if r.get("is_count_published")})
+        unknown = sorted({r["year"] for r in rows if r["cities_in_list"] is None})
+        note = " ".join(filter(None, [
+            "Counts as the list's publisher gives them: " + ", ".join(map(str, published)) + "." if published else "",
+            "Only part of the list is known, so no count per region: " + ", ".join(map(str, unknown))
+            + " (the table gives the cities of the known entries as a minimum)." if unknown else "",
+        ]))  # fmt: skip
         table = _table(
-            ["year", "region", "cities in list", "change vs previous edition", "list size"],
-            [[r["year"], r["region"], r["cities_in_list"], _num(r.get("change_vs_prev_year"), 0, signed=True), r["list_size"]] for r in rows],
+            ["year", "region", "cities in list", "at least (entries loaded)", "change vs previous edition", "list size"],
+            [[r["year"], r["region"], _num(r["cities_in_list"], 0), r.get("cities_in_list_min"),
+              _num(r.get("change_vs_prev_year"), 0, signed=True), _num(r["list_size"], 0)] for r in rows],
             numeric_from=2,
         )  # fmt: skip
         return Section(title=title, note=note, figure=figure, table_html=table)
@@ -251,12 +282,15 @@ class _MartReader:
         note = f"The two leading cities of {full_year['year']}, full-year totals."
         if "trade_concentration" in self.marts:  # how much of the nation's trade the two hold, where published
             shares = self.rows(
-                """select top2_share_pct, top10_share_pct from marts.trade_concentration
+                """select top2_share_pct, top10_share_pct, coverage_of_national_pct from marts.trade_concentration
                    where basis = ? and year = ? and month_from = 1 and month_to = 12""",
                 [self.basis, full_year["year"]],
             )
             if shares and shares[0]["top2_share_pct"] is not None:
                 note += f" Together they held {shares[0]['top2_share_pct']:.1f}% of national trade in {full_year['year']}."
+            elif shares and shares[0]["coverage_of_national_pct"] is not None:
+                note += (f" Their combined share of national trade is not given: ranks 1 and 2 are not certain, as the "
+                         f"cities with figures cover {shares[0]['coverage_of_national_pct']:.1f}% of it.")  # fmt: skip
         return Section(title=title, note=note, figure=figure, table_html=table)
 
     def growth_section(self) -> Section:
@@ -454,6 +488,19 @@ def _page(report: Report) -> str:
 """
 
 
+class _Styled(NamedTuple):
+    """A table cell drawn with a CSS class of its own (a rank interval)."""
+
+    text: str
+    css_class: str
+
+
+def _rank_cell(row: dict) -> object:
+    """The rank as certain (`4`) or as the interval it can take among all areas (`4–21`, drawn in its own colour)."""
+    best, worst = row["rank_best"], row["rank_worst"]
+    return best if best == worst else _Styled(f"{best}–{worst}", "rank-interval")
+
+
 def _table(headers: list[str], rows: list[list], numeric_from: int = 99, first_numeric: bool = False) -> str:
     head = "".join(
         f'<th class="{"num" if i >= numeric_from or (first_numeric and i == 0) else ""}">{html.escape(str(h))}</th>'
@@ -462,7 +509,8 @@ def _table(headers: list[str], rows: list[list], numeric_from: int = 99, first_n
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="{"num" if i >= numeric_from or (first_numeric and i == 0) else ""}">{html.escape("" if v is None else str(v))}</td>'
+            f'<td class="{" ".join(filter(None, ["num" if i >= numeric_from or (first_numeric and i == 0) else "", getattr(v, "css_class", "")]))}">'
+            f'{html.escape("" if v is None else str(getattr(v, "text", v)))}</td>'
             for i, v in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
@@ -492,5 +540,6 @@ h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid 
 section.not-available h2 { color: #888; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; width: 100%; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+td.rank-interval { color: #006d5b; font-weight: bold; white-space: nowrap; }
 th { background: #f6f6f6; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 """

@@ -20,7 +20,8 @@ def rankings_markdown(settings: Settings, basis: str = "firm_location", top: int
         if year is None:
             return "No full-year city ranking is published yet."
         rows = con.execute(
-            """select rank_total, name_en, name_zh, total_cny / 1e12, total_yoy_pct, share_of_national_pct, rank_change, cities_ranked
+            """select rank_best, rank_worst, name_en, name_zh, total_cny / 1e12, total_yoy_pct, share_of_national_pct, rank_change,
+                      areas_reported, areas_in_universe, coverage_of_national_pct
                from marts.city_trade_ranking
                where year = ? and month_from = 1 and month_to = 12 and basis = ?
                order by rank_total limit ?""",
@@ -34,9 +35,14 @@ def rankings_markdown(settings: Settings, basis: str = "firm_location", top: int
         "| rank | city | total (trillion yuan) | growth % | share of national % | rank change |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    for rank, name_en, name_zh, total, growth, share, change, _ in rows:
+    for best, worst, name_en, name_zh, total, growth, share, change, *_ in rows:
+        rank = best if best == worst else f"{best}–{worst}"
         lines.append(f"| {rank} | {name_en} ({name_zh}) | {total:.3f} | {_num(growth, 1)} | {_num(share, 1)} | {_num(change, 0)} |")
-    lines += ["", f"{rows[0][7] if rows else 0} cities have figures for {year} on this basis."]
+    if rows:
+        reported, universe, coverage = rows[0][8:]
+        covered = f", {coverage:.1f}% of national trade" if coverage is not None else ""
+        lines += ["", f"{reported} of {universe} cities have figures for {year} on this basis ({universe - reported} missing{covered}); "
+                      "a rank such as 4–9 is the range it can take among all cities; rank changes only between certain ranks."]
     return "\n".join(lines)
 
 

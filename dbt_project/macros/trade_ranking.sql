@@ -4,11 +4,39 @@
     the national total (basis `national`, the denominator for every basis). Ties break by area code so ranks
     run 1..N without gaps or duplicates.
 
+    `rank_total` is the rank among the areas that reported. Because no period has every area, each row also
+    carries the universe (`areas_in_universe`: the areas of these levels in dim_area), `areas_reported`, the
+    coverage of the national total, and the bounds `rank_best` .. `rank_worst` of the area's rank among the
+    whole universe (docs/rank_bounds.md gives the rules and a worked example):
+      - a figure v published with precision p stands for [v - p/2, v + p/2): lo and hi below;
+      - a reported Y is certainly above X when Y_lo >= X_hi, possibly above when not and Y_hi > X_lo (two
+        figures without rounding that are equal are each possibly above the other);
+      - the unreported areas of a province P whose total is known share the remainder
+        R_P = P_hi - sum of lo of P's reported areas: at most k_P = min(n_P, ceil(R_P / X_lo) - 1) of them exceed
+        X (0 when R_P <= 0);
+      - the unreported areas of provinces without a total form one pool, whose remainder is the national hi
+        minus the lo of the known provinces and of the pool's reported areas; without a national total, every
+        unreported area of the pool counts;
+      - rank_best = 1 + certainly above; rank_worst = rank_best + possibly above + sum of k_P + k_pool.
+    Areas are grouped by province_code: a municipality is its own province, and a province ranked among
+    provinces is its own group, so the same rules serve both rankings. `rank_change` is given only when this
+    year's and last year's ranks are both certain.
+
     Synthetic and real figures are never ranked together: a period and basis is ranked on its real figures when
     it has any, and on synthetic ones only when it has no real figure at all (`is_synthetic` is then true on
-    every row). Last year's rank and the national denominator come from the same kind of data only.
+    every row). Last year's rank, the province totals and the national total come from the same kind of data only.
 -#}
+{#- Y_lo >= X_hi, and Y_hi > X_lo so that two figures without rounding that are equal are not each certainly
+    above the other (they are each possibly above it) -#}
+{% macro certainly_above(other, this) -%}
+    ({{ other }}.total_lo_cny >= {{ this }}.total_hi_cny and {{ other }}.total_hi_cny > {{ this }}.total_lo_cny)
+{%- endmacro %}
+
 {% macro trade_ranking(levels) %}
+{%- set level_list -%}
+    ({% for level in levels %}'{{ level }}'{{ ', ' if not loop.last }}{% endfor %})
+{%- endset %}
+{%- set period_keys = ['year', 'month_from', 'month_to', 'basis', 'is_synthetic'] %}
 with
 
 trade as (
@@ -31,6 +59,8 @@ national as (
         month_to,
         is_synthetic,
         total_cny as national_total_cny,
+        total_cny + coalesce(total_tolerance_cny, 0) as national_hi_cny,
+        coalesce(total_tolerance_cny, 0) as national_tolerance_cny,
         coalesce(total_yoy_pct_published, total_yoy_pct_computed) as national_total_yoy_pct
 
     from trade
@@ -45,6 +75,7 @@ candidates as (
         trade.*,
         areas.name_en,
         areas.name_zh,
+        areas.province_code,
         areas.province_name_en,
         areas.region,
         min(case when trade.is_synthetic then 1 else 0 end) over (
@@ -54,7 +85,7 @@ candidates as (
     from trade
     inner join areas
         on trade.area_code = areas.area_code
-    where areas.level in ({% for level in levels %}'{{ level }}'{{ ', ' if not loop.last }}{% endfor %})
+    where areas.level in {{ level_list }}
         and trade.basis <> 'national'
         and trade.total_cny is not null
 
@@ -62,7 +93,12 @@ candidates as (
 
 one_kind as (
 
-    select * from candidates
+    select
+        *,
+        total_cny - coalesce(total_tolerance_cny, 0) as total_lo_cny,
+        total_cny + coalesce(total_tolerance_cny, 0) as total_hi_cny
+
+    from candidates
     where not is_synthetic
         or is_all_synthetic = 1
 
@@ -97,72 +133,301 @@ ranked as (
             order by total_cny desc, area_code
         ) - total_cny as gap_to_above_cny,
         max(total_cny) over (partition by year, month_from, month_to, basis) - total_cny as gap_to_first_cny,
-        count(*) over (partition by year, month_from, month_to, basis) as cities_ranked
+        count(*) over (partition by year, month_from, month_to, basis) as cities_ranked,
+        sum(total_cny) over (partition by year, month_from, month_to, basis) as reported_total_cny
 
     from one_kind
+
+),
+
+-- the bounds: first the reported areas certainly and possibly above each area
+
+reported_above as (
+
+    select
+        ranked.year,
+        ranked.month_from,
+        ranked.month_to,
+        ranked.basis,
+        ranked.area_code,
+        count(case when {{ certainly_above('other', 'ranked') }} then 1 end) as areas_certainly_above,
+        count(case when not {{ certainly_above('other', 'ranked') }}
+            and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny) then 1 end)
+            as areas_possibly_above
+
+    from ranked
+    left join ranked as other
+        on ranked.year = other.year
+        and ranked.month_from = other.month_from
+        and ranked.month_to = other.month_to
+        and ranked.basis = other.basis
+        and ranked.area_code <> other.area_code
+        and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny)
+    group by ranked.year, ranked.month_from, ranked.month_to, ranked.basis, ranked.area_code
+
+),
+
+-- then the unreported areas, province by province: the remainder each province leaves for them
+
+periods as (
+
+    select distinct {{ period_keys | join(', ') }} from ranked
+
+),
+
+universe as (
+
+    select area_code, province_code from areas
+    where level in {{ level_list }}
+
+),
+
+province_totals as (
+
+    select
+        trade.area_code as province_code,
+        trade.year,
+        trade.month_from,
+        trade.month_to,
+        trade.basis,
+        trade.is_synthetic,
+        trade.total_cny - coalesce(trade.total_tolerance_cny, 0) as province_lo_cny,
+        trade.total_cny + coalesce(trade.total_tolerance_cny, 0) as province_hi_cny
+
+    from trade
+    inner join areas
+        on trade.area_code = areas.area_code
+    where areas.level in ('province', 'municipality')
+        and trade.total_cny is not null
+
+),
+
+universe_by_province as (
+
+    select
+        periods.year,
+        periods.month_from,
+        periods.month_to,
+        periods.basis,
+        periods.is_synthetic,
+        universe.province_code,
+        count(*) as areas_in_province,
+        count(ranked.area_code) as areas_reported_in_province,
+        coalesce(sum(ranked.total_lo_cny), 0) as reported_lo_cny
+
+    from periods
+    cross join universe
+    left join ranked
+        on periods.year = ranked.year
+        and periods.month_from = ranked.month_from
+        and periods.month_to = ranked.month_to
+        and periods.basis = ranked.basis
+        and universe.area_code = ranked.area_code
+    group by periods.year, periods.month_from, periods.month_to, periods.basis, periods.is_synthetic,
+        universe.province_code
+
+),
+
+remainders as (
+
+    select
+        universe_by_province.*,
+        province_totals.province_lo_cny is not null as is_province_total_known,
+        province_totals.province_lo_cny,
+        province_totals.province_hi_cny - universe_by_province.reported_lo_cny as remainder_cny,
+        universe_by_province.areas_in_province - universe_by_province.areas_reported_in_province as areas_unreported
+
+    from universe_by_province
+    left join province_totals
+        on universe_by_province.province_code = province_totals.province_code
+        and universe_by_province.year = province_totals.year
+        and universe_by_province.month_from = province_totals.month_from
+        and universe_by_province.month_to = province_totals.month_to
+        and universe_by_province.basis = province_totals.basis
+        and universe_by_province.is_synthetic = province_totals.is_synthetic
+
+),
+
+-- the pool: the provinces without a total share what the nation leaves after the known provinces
+
+pools as (
+
+    select
+        remainders.year,
+        remainders.month_from,
+        remainders.month_to,
+        remainders.basis,
+        remainders.is_synthetic,
+        sum(case when not remainders.is_province_total_known then remainders.areas_unreported else 0 end)
+            as pool_areas_unreported,
+        max(national.national_hi_cny)
+            - sum(case when remainders.is_province_total_known
+                then remainders.province_lo_cny else remainders.reported_lo_cny end) as pool_remainder_cny
+
+    from remainders
+    left join national
+        on remainders.year = national.year
+        and remainders.month_from = national.month_from
+        and remainders.month_to = national.month_to
+        and remainders.is_synthetic = national.is_synthetic
+    group by remainders.year, remainders.month_from, remainders.month_to, remainders.basis, remainders.is_synthetic
+
+),
+
+bound_groups as (
+
+    select year, month_from, month_to, basis, is_synthetic, areas_unreported, remainder_cny
+    from remainders
+    where is_province_total_known
+        and areas_unreported > 0
+
+    union all
+
+    -- a null remainder (no national total): every unreported area of the pool may exceed
+    select year, month_from, month_to, basis, is_synthetic, pool_areas_unreported, pool_remainder_cny
+    from pools
+    where pool_areas_unreported > 0
+
+),
+
+unreported_above as (
+
+    select
+        ranked.year,
+        ranked.month_from,
+        ranked.month_to,
+        ranked.basis,
+        ranked.area_code,
+        -- least() in double precision first: a tiny X_lo makes the quotient too large for an integer. The quotient
+        -- less 1e-9 before ceil(): an exact division (R = m * X_lo) must give m - 1 even when the binary rounding
+        -- of yuan values leaves it a hair above m; no two published figures divide that near an integer otherwise
+        cast(sum(
+            case
+                when bound_groups.remainder_cny is null then bound_groups.areas_unreported
+                when bound_groups.remainder_cny <= 0 then 0
+                when ranked.total_lo_cny <= 0 then bound_groups.areas_unreported
+                else cast(least(
+                    cast(bound_groups.areas_unreported as double precision),
+                    ceil(bound_groups.remainder_cny / ranked.total_lo_cny - 1e-9) - 1
+                ) as {{ dbt.type_bigint() }})
+            end
+        ) as {{ dbt.type_bigint() }}) as unreported_possibly_above
+
+    from ranked
+    inner join bound_groups
+        on ranked.year = bound_groups.year
+        and ranked.month_from = bound_groups.month_from
+        and ranked.month_to = bound_groups.month_to
+        and ranked.basis = bound_groups.basis
+        and ranked.is_synthetic = bound_groups.is_synthetic
+    group by ranked.year, ranked.month_from, ranked.month_to, ranked.basis, ranked.area_code
+
+),
+
+universe_size as (
+
+    select count(*) as areas_in_universe from universe
+
+),
+
+bounded as (
+
+    select
+        ranked.*,
+        universe_size.areas_in_universe,
+        cast(1 + reported_above.areas_certainly_above as {{ dbt.type_bigint() }}) as rank_best,
+        cast(1 + reported_above.areas_certainly_above + reported_above.areas_possibly_above
+            + coalesce(unreported_above.unreported_possibly_above, 0) as {{ dbt.type_bigint() }}) as rank_worst
+
+    from ranked
+    cross join universe_size
+    inner join reported_above
+        on ranked.year = reported_above.year
+        and ranked.month_from = reported_above.month_from
+        and ranked.month_to = reported_above.month_to
+        and ranked.basis = reported_above.basis
+        and ranked.area_code = reported_above.area_code
+    left join unreported_above
+        on ranked.year = unreported_above.year
+        and ranked.month_from = unreported_above.month_from
+        and ranked.month_to = unreported_above.month_to
+        and ranked.basis = unreported_above.basis
+        and ranked.area_code = unreported_above.area_code
 
 ),
 
 final as (
 
     select
-        ranked.year,
-        ranked.month_from,
-        ranked.month_to,
-        ranked.period_label,
-        ranked.basis,
-        ranked.area_code,
-        ranked.name_en,
-        ranked.name_zh,
-        ranked.province_name_en,
-        ranked.region,
-        ranked.total_cny,
-        ranked.exports_cny,
-        ranked.imports_cny,
-        coalesce(ranked.total_yoy_pct_published, ranked.total_yoy_pct_computed) as total_yoy_pct,
-        ranked.total_yoy_pct_published,
-        ranked.total_yoy_pct_computed,
-        ranked.exports_yoy_pct_published,
-        ranked.exports_yoy_pct_computed,
-        ranked.imports_yoy_pct_published,
-        ranked.imports_yoy_pct_computed,
-        ranked.rank_total,
-        ranked.rank_exports,
-        ranked.rank_imports,
+        bounded.year,
+        bounded.month_from,
+        bounded.month_to,
+        bounded.period_label,
+        bounded.basis,
+        bounded.area_code,
+        bounded.name_en,
+        bounded.name_zh,
+        bounded.province_name_en,
+        bounded.region,
+        bounded.total_cny,
+        bounded.exports_cny,
+        bounded.imports_cny,
+        coalesce(bounded.total_yoy_pct_published, bounded.total_yoy_pct_computed) as total_yoy_pct,
+        bounded.total_yoy_pct_published,
+        bounded.total_yoy_pct_computed,
+        bounded.exports_yoy_pct_published,
+        bounded.exports_yoy_pct_computed,
+        bounded.imports_yoy_pct_published,
+        bounded.imports_yoy_pct_computed,
+        bounded.rank_total,
+        bounded.rank_best,
+        bounded.rank_worst,
+        bounded.rank_best = bounded.rank_worst as rank_is_certain,
+        bounded.rank_exports,
+        bounded.rank_imports,
         previous.rank_total as rank_total_prev,
-        previous.rank_total - ranked.rank_total as rank_change,
+        previous.rank_best as rank_best_prev,
+        previous.rank_worst as rank_worst_prev,
+        case when bounded.rank_best = bounded.rank_worst and previous.rank_best = previous.rank_worst
+            then previous.rank_total - bounded.rank_total end as rank_change,
         previous.rank_exports as rank_exports_prev,
-        previous.rank_exports - ranked.rank_exports as rank_exports_change,
+        case when bounded.rank_best = bounded.rank_worst and previous.rank_best = previous.rank_worst
+            then previous.rank_exports - bounded.rank_exports end as rank_exports_change,
         previous.rank_imports as rank_imports_prev,
-        previous.rank_imports - ranked.rank_imports as rank_imports_change,
+        case when bounded.rank_best = bounded.rank_worst and previous.rank_best = previous.rank_worst
+            then previous.rank_imports - bounded.rank_imports end as rank_imports_change,
         previous.total_cny as total_cny_prev,
-        ranked.area_code_above,
-        ranked.name_en_above,
-        ranked.gap_to_above_cny,
-        ranked.gap_to_first_cny,
-        100 * ranked.total_cny / national.national_total_cny as share_of_national_pct,
+        bounded.area_code_above,
+        bounded.name_en_above,
+        bounded.gap_to_above_cny,
+        bounded.gap_to_first_cny,
+        100 * bounded.total_cny / national.national_total_cny as share_of_national_pct,
         national.national_total_cny,
         national.national_total_yoy_pct,
-        ranked.cities_ranked,
+        bounded.areas_in_universe,
+        bounded.cities_ranked as areas_reported,
+        bounded.areas_in_universe - bounded.cities_ranked as areas_missing,
+        100 * bounded.reported_total_cny / national.national_total_cny as coverage_of_national_pct,
+        bounded.cities_ranked,
         previous.cities_ranked as cities_ranked_prev,
-        ranked.release_id,
-        ranked.published_on,
-        ranked.is_synthetic,
-        ranked.figure_id
+        bounded.release_id,
+        bounded.published_on,
+        bounded.is_synthetic,
+        bounded.figure_id
 
-    from ranked
-    left join ranked as previous
-        on ranked.area_code = previous.area_code
-        and ranked.basis = previous.basis
-        and ranked.month_from = previous.month_from
-        and ranked.month_to = previous.month_to
-        and ranked.year = previous.year + 1
-        and ranked.is_synthetic = previous.is_synthetic
+    from bounded
+    left join bounded as previous
+        on bounded.area_code = previous.area_code
+        and bounded.basis = previous.basis
+        and bounded.month_from = previous.month_from
+        and bounded.month_to = previous.month_to
+        and bounded.year = previous.year + 1
+        and bounded.is_synthetic = previous.is_synthetic
     left join national
-        on ranked.year = national.year
-        and ranked.month_from = national.month_from
-        and ranked.month_to = national.month_to
-        and ranked.is_synthetic = national.is_synthetic
+        on bounded.year = national.year
+        and bounded.month_from = national.month_from
+        and bounded.month_to = national.month_to
+        and bounded.is_synthetic = national.is_synthetic
 
 )
 

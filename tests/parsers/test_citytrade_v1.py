@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from citytrade import warehouse
 from citytrade.ingest.areas import default_resolver
+from citytrade.ingest.load import ingest_releases
 from citytrade.ingest.parsers import citytrade_v1
 from citytrade.ingest.releases import discover_releases
 from conftest import write_release
@@ -57,3 +60,35 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(raw_dir):
     assert "month_to 3 is before month_from 5" in reasons[4]
     assert "negative" in reasons[5]
     assert "'four' is not a number" in reasons[6]
+
+
+def test_a_row_of_a_compilation_gives_its_own_published_on_and_a_bad_date_quarantines_only_its_row(raw_dir):
+    write_release(raw_dir, "compiled.csv", """\
+        area,year,month_from,month_to,total,published_on
+        Guangdong,2025,1,12,9.49,2026-01-20
+        Dongguan,2025,1,12,1.58,
+        Shenzhen,2025,1,12,4.55,2026-02-30
+        Shanghai,2025,1,12,4.51,20 January 2026
+    """, published_on="2026-01-28")  # fmt: skip
+    parsed = _parse(raw_dir)
+    dates = {row["area_code"]: row["published_on"] for row in parsed.rows}
+    assert dates == {"440000": dt.date(2026, 1, 20), "441900": None}  # None: the sidecar's 2026-01-28 holds
+    assert parsed.rejects == [
+        (4, "published_on '2026-02-30' is not a date (YYYY-MM-DD)"),
+        (5, "published_on '20 January 2026' is not a date (YYYY-MM-DD)"),
+    ]
+
+
+def test_a_bad_row_date_is_one_quarantine_line_naming_file_and_row_and_the_rest_loads(raw_dir, tmp_path):
+    write_release(raw_dir, "press/compiled.csv", """\
+        area,year,month_from,month_to,total,published_on
+        Guangdong,2025,1,12,9.49,2026-01-20
+        Shenzhen,2025,1,12,4.55,2026-13-01
+    """)  # fmt: skip
+    summary = ingest_releases(raw_dir, tmp_path / "warehouse.duckdb", "test-run")
+    assert summary.problems == ["press/compiled.csv:3: published_on '2026-13-01' is not a date (YYYY-MM-DD)"]
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        loaded = con.execute("select area_code, published_on from raw.trade_observations").fetchall()
+        quarantined = con.execute("select path, row_number, reason from raw.quarantine").fetchall()
+    assert loaded == [("440000", dt.date(2026, 1, 20))]
+    assert quarantined == [("press/compiled.csv", 3, "published_on '2026-13-01' is not a date (YYYY-MM-DD)")]

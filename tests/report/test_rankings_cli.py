@@ -33,7 +33,8 @@ def _expected(home, year: int, month_to: int, rank: str, top: int) -> list[dict]
     return _mart(
         home,
         f"""select {rank} as rank, area_code, name_en, name_zh, province_name_en, total_cny, exports_cny, imports_cny,
-                   total_yoy_pct, share_of_national_pct, rank_change, cities_ranked, period_label
+                   total_yoy_pct, share_of_national_pct, rank_change, cities_ranked, period_label, rank_best, rank_worst,
+                   areas_reported, areas_in_universe, areas_missing, coverage_of_national_pct
             from marts.city_trade_ranking
             where basis = 'firm_location' and year = ? and month_from = 1 and month_to = ? and {rank} is not null
             order by {rank} limit ?""",
@@ -59,6 +60,8 @@ def test_json_agrees_with_the_mart(sample_home):
         assert got["share_of_national_pct"] == want["share_of_national_pct"]
         assert got["rank_change"] == want["rank_change"]
         assert got["ranked"] == want["cities_ranked"]
+        assert (got["rank_best"], got["rank_worst"]) == (want["rank_best"], want["rank_worst"])
+        assert got["coverage_of_national_pct"] == want["coverage_of_national_pct"]
     assert [r["rank"] for r in rows] == sorted(r["rank"] for r in rows)
 
 
@@ -68,12 +71,16 @@ def test_table_agrees_with_the_mart(sample_home):
     result = run_cli("rankings", "--home", str(sample_home), "--year", str(year))
     assert result.returncode == 0, result.stderr
     assert f"City ranking by total, {expected[0]['period_label']} (firm location basis)" in result.stdout
-    assert f"{expected[0]['cities_ranked']} cities ranked" in result.stdout
+    first = expected[0]
+    footer = " ".join(result.stdout.split())  # the caption wraps at the terminal's width
+    assert (f"{first['areas_reported']} of {first['areas_in_universe']} cities reported ({first['areas_missing']} missing, "
+            f"{first['coverage_of_national_pct']:.1f}% of national trade)") in footer  # fmt: skip
     rows = _table_rows(result.stdout)
     assert len(rows) == len(expected)
     for cells, want in zip(rows, expected):
         rank, city, province, total, growth, share, change = cells
-        assert int(rank) == want["rank"]
+        certain = want["rank_best"] == want["rank_worst"]
+        assert rank == (str(want["rank"]) if certain else f"{want['rank_best']}–{want['rank_worst']}")
         assert city == f"{want['name_en']} {want['name_zh']}"
         assert province == want["province_name_en"]
         assert total == f"{want['total_cny'] / 1e8:,.1f}"
@@ -129,3 +136,14 @@ def test_nothing_published_is_one_line(tmp_path):
 def test_bad_month_is_a_usage_error(tmp_path):
     result = run_cli("rankings", "--home", str(tmp_path), "--month-to", "13")
     assert result.returncode == 2 and "month must be 1-12" in result.stderr
+
+
+def test_rankings_2025_prints_rank_intervals_and_the_coverage(sample_home):
+    """Dongguan is 4th of the six cities with 2025 figures; the press calls it the fifth-largest."""
+    result = run_cli("rankings", "--home", str(sample_home), "--year", "2025")
+    assert result.returncode == 0, result.stderr
+    ranks = {cells[1].split()[0]: cells[0] for cells in _table_rows(result.stdout)}
+    assert ranks == {"Shenzhen": "1–5", "Shanghai": "2–6", "Suzhou": "3–12", "Dongguan": "4–21", "Jinhua": "5–32",
+                     "Chongqing": "6–41"}  # fmt: skip
+    footer = " ".join(result.stdout.split())
+    assert "6 of 337 cities reported (331 missing, 33.7% of national trade)" in footer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import io
 import re
@@ -24,6 +25,7 @@ class ParsedRelease:
     kind: str  # "trade" or "top100"
     rows: list[dict] = field(default_factory=list)
     subindex_scores: list[dict] = field(default_factory=list)
+    region_counts: list[dict] = field(default_factory=list)  # a Top 100 list's counts per region, as published
     rejects: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -288,8 +290,11 @@ def trade_row(
     figures: dict,
     growth: dict,
     source_url: str | None,
+    published_on: dt.date | None = None,
 ) -> dict:
-    """The canonical trade observation: figures as written, their precision, and growth as published."""
+    """The canonical trade observation: figures as written, their precision, and growth as published.
+
+    published_on: the row's own date of publication, where it differs from its release's (a compilation)."""
     if not 1 <= month_from <= 12 or not 1 <= month_to <= 12:
         raise ValueError(f"months {month_from}-{month_to} are not in 1-12")
     if month_to < month_from:
@@ -312,6 +317,7 @@ def trade_row(
         "unit": unit,
         "currency": unit_info.currency,
         "source_url": source_url or None,
+        "published_on": published_on,
     }
     for measure, text, value, resolution, pct_value, pct_resolution in _MEASURE_COLUMNS:
         figure = figures.get(measure)

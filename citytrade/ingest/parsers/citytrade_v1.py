@@ -5,7 +5,7 @@ from citytrade.ingest.areas import AreaResolver, UnknownArea
 from citytrade.ingest.parsers.base import (
     MEASURES, ParsedRelease, as_int, check_columns, check_unit, missing_columns, read_table, trade_defaults, trade_row,
 )  # fmt: skip
-from citytrade.ingest.releases import Release
+from citytrade.ingest.releases import Release, ReleaseError, as_date
 from citytrade.ingest.units import BadValue, parse_figure
 
 ALIASES = {
@@ -21,6 +21,7 @@ ALIASES = {
     "imports_yoy_pct": ("imports_yoy_pct", "进口同比%", "进口同比", "进口同比(%)", "进口增长%"),
     "unit": ("unit", "单位"),
     "source_url": ("source_url", "来源", "source"),
+    "published_on": ("published_on", "发布日期"),  # a compilation's per-row date of publication (SPEC 3)
 }
 # A bare growth header after a value column is that value's growth (the usual layout of customs tables).
 BARE_GROWTH = {"同比", "同比%", "同比(%)", "同比（%）", "同比±%", "增长%", "yoy_pct", "yoy%"}
@@ -78,6 +79,7 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
                     figures={m: _figure(row, m) for m in MEASURES},
                     growth={m: _growth(row, m) for m in MEASURES},
                     source_url=row.get("source_url") or release.meta.get("source_url"),
+                    published_on=_published_on(row),
                 )
             )
         except (ValueError, UnknownArea) as exc:
@@ -97,3 +99,14 @@ def _growth(row: dict, measure: str):
         return parse_figure(row.get(f"{measure}_yoy_pct"), allow_negative=True)
     except BadValue as exc:
         raise ValueError(f"{measure}_yoy_pct: {exc}") from None
+
+
+def _published_on(row: dict):
+    """The row's own publication date, overriding the sidecar's (None: the sidecar's holds)."""
+    text = (row.get("published_on") or "").strip()
+    if not text:
+        return None
+    try:
+        return as_date(text, "published_on")
+    except ReleaseError:
+        raise ValueError(f"published_on '{text}' is not a date (YYYY-MM-DD)") from None

@@ -7,8 +7,13 @@ from citytrade.ingest.releases import Release, ReleaseError
 from citytrade.ingest.units import BadValue, parse_figure
 
 REQUIRED = ("year", "rank", "area")
-# cities_in_list: the publisher's count per region (SPEC), on rows without a rank: each is quarantined with its reason.
+# cities_in_list: the publisher's count of listed cities per region (SPEC 3), on rows with `rank` and `score` empty
+# and the region in `area`.
 KNOWN = (*REQUIRED, "score", "cities_in_list")
+REGIONS = {
+    "east": "east", "eastern": "east", "东部": "east", "central": "central", "中部": "central", "west": "west",
+    "western": "west", "西部": "west", "northeast": "northeast", "northeastern": "northeast", "东北": "northeast",
+}  # fmt: skip
 SUBINDEX_PREFIX = "subindex_"
 SUBINDICES = ("level", "structure", "efficiency", "development", "innovation", "potential")
 VOCABULARY = (*KNOWN, *(f"{SUBINDEX_PREFIX}{name}" for name in SUBINDICES))
@@ -39,8 +44,17 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
     check_columns(release, table.header, read_as, VOCABULARY, missing_columns(read_as, REQUIRED))
     parsed = ParsedRelease(kind="top100")
     seen_ranks: dict[tuple[int, int], int] = {}
+    seen_regions: dict[tuple[int, str], int] = {}
     for number, row in table.records(header):
+        if not row["rank"].strip() and (row.get("cities_in_list") or "").strip():
+            try:
+                parsed.region_counts.append(_region_count(number, row, seen_regions))
+            except ValueError as exc:
+                parsed.rejects.append((number, str(exc)))
+            continue
         try:
+            if (row.get("cities_in_list") or "").strip():
+                raise ValueError("cities_in_list belongs on a region row, with rank and score empty")
             year, rank = as_int(row["year"], "year"), as_int(row["rank"], "rank")
             if rank < 1:
                 raise ValueError(f"rank {rank} is not positive")
@@ -75,3 +89,20 @@ def parse(release: Release, resolver: AreaResolver) -> ParsedRelease:
             if figure is not None:
                 parsed.subindex_scores.append({"row_number": number, "subindex": name, "score": float(figure.value)})
     return parsed
+
+
+def _region_count(number: int, row: dict, seen: dict[tuple[int, str], int]) -> dict:
+    """A row stating how many listed cities lie in a region: `area` the region, `rank` and `score` empty."""
+    year = as_int(row["year"], "year")
+    region = REGIONS.get(row["area"].strip().casefold())
+    if region is None:
+        raise ValueError(f"'{row['area']}' is not a region (east, central, west, northeast) for cities_in_list")
+    if (row.get("score") or "").strip():
+        raise ValueError(f"a region row ({region}) has no score")
+    count = as_int(row["cities_in_list"], "cities_in_list")
+    if not 0 <= count <= 100:
+        raise ValueError(f"cities_in_list {count} is not between 0 and 100")
+    if (year, region) in seen:
+        raise ValueError(f"{region} {year} already given on row {seen[(year, region)]}")
+    seen[(year, region)] = number
+    return {"row_number": number, "year": year, "region": region, "cities_in_list": count}

@@ -1,8 +1,10 @@
 {#-
     Every release in the two orders the versions of a figure are judged by: `is_latest_file_version`, false for a
     file since replaced at the same path (its rows stay as history but no longer compete; only loaded and partial
-    releases compete), and `release_order`, the rank in publication order (published_on, loaded_at, release_id),
-    by which a contradiction between two figures is blamed on the newer release.
+    releases compete), `publisher_rank`, the publisher's precedence (macros/publisher_precedence.sql: customs,
+    statistics bureau, commerce department, press), and `release_order`, the rank in publication order
+    (published_on, then the higher precedence counts as the later, then release_id; never the load order), by
+    which a contradiction between two figures is blamed on the newer release.
 -#}
 with
 
@@ -30,7 +32,11 @@ final as (
         releases.path,
         releases.status,
         file_versions.is_latest_file_version,
-        dense_rank() over (order by releases.published_on, releases.loaded_at, releases.release_id) as release_order
+        {{ publisher_kind('releases.publisher') }} as publisher_kind,
+        {{ publisher_rank('releases.publisher') }} as publisher_rank,
+        dense_rank() over (
+            order by releases.published_on, {{ publisher_rank('releases.publisher') }} desc, releases.release_id
+        ) as release_order
 
     from releases
     left join file_versions

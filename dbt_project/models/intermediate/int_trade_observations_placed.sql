@@ -32,6 +32,7 @@ final as (
         versioned.release_id,
         versioned.source_file,
         versioned.published_on,
+        versioned.publisher_rank,
         release_order.release_order,
         versioned.area_code,
         coalesce(areas.name_en, versioned.area_raw) as area_name,

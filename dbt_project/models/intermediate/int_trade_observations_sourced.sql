@@ -1,7 +1,8 @@
 {#-
     Every loaded trade figure with its release's provenance, one row per figure of each release: the history of
     every version that the later models rank. `figure_id` names the figure (area, year, month window, basis)
-    whatever its version.
+    whatever its version. `published_on` is the row's own date where a compilation gives one (citytrade-v1,
+    SPEC 3), else its release's: the date that orders the versions of a figure.
 
     Incremental: a release's rows never change (release_id is the hash of its data file and sidecar), so a build
     adds the releases loaded since the last one, and a release loaded again (a new loaded_at) replaces exactly its
@@ -47,7 +48,8 @@ final as (
         {{ period_label('observations.year', 'observations.month_from', 'observations.month_to') }} as period_label,
         releases.path as source_file,
         releases.publisher,
-        releases.published_on,
+        coalesce(observations.row_published_on, releases.published_on) as published_on,
+        releases.published_on as release_published_on,
         releases.loaded_at,
         releases.is_synthetic
 

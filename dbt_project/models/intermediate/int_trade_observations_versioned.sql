@@ -1,7 +1,10 @@
 {#-
     Every loaded trade figure in yuan, ranked among the versions of the same figure (area, year, month window,
     basis). This is the one definition of which version of a figure is in force: `version_rank` 1 is the newest
-    published version, a real figure always before a synthetic one (synthetic data never displaces real data);
+    published version (the row's own date where a compilation gives one), a real figure always before a
+    synthetic one (synthetic data never displaces real data); between versions published the same day, the
+    publisher's precedence decides (customs, statistics bureau, commerce department, press), then the release
+    id, never the order of loading;
     int_trade_observations_validated reads it to pick the best version that passed the row checks. A file
     replaced at the same path keeps its old rows here as history, but they no longer compete (version_rank null).
     USD figures are converted at the rate of their window (int_cny_usd_rates_windowed).
@@ -34,7 +37,9 @@ with_rates as (
         sourced.*,
         case when sourced.source_currency = 'USD' then window_rates.cny_per_usd else 1.0 end as cny_per_unit_currency,
         case when sourced.source_currency = 'USD' then window_rates.cny_usd_rate_kind end as cny_usd_rate_kind,
-        releases.is_latest_file_version
+        releases.is_latest_file_version,
+        releases.publisher_kind,
+        releases.publisher_rank
 
     from sourced
     inner join releases
@@ -69,7 +74,7 @@ final as (
         case when is_latest_file_version then
             row_number() over (
                 partition by area_code, year, month_from, month_to, basis, is_latest_file_version
-                order by case when is_synthetic then 1 else 0 end, published_on desc, loaded_at desc, release_id desc
+                order by case when is_synthetic then 1 else 0 end, published_on desc, publisher_rank, release_id desc
             )
         end as version_rank
 

@@ -65,7 +65,8 @@ final as (
         with_totals.source_unit,
         with_totals.source_currency,
         with_totals.cny_per_unit_currency as cny_per_source_currency,
-        with_totals.total_tolerance_cny,
+        coalesce(with_totals.total_tolerance_cny, with_totals.exports_tolerance_cny + with_totals.imports_tolerance_cny)
+            as total_tolerance_cny,
         with_totals.release_id,
         with_totals.observation_id,
         with_totals.source_file,

@@ -1,7 +1,7 @@
 {#-
     Every version of every trade figure ever loaded, newest release first within a figure (area, year, month
     window, basis). is_current marks the version fct_trade shows; is_conflict marks a version another release
-    with the same publication date contradicts (figures differing by more than their rounding).
+    with the same publication date contradicts (their half-open rounding intervals are disjoint).
 -#}
 {%- set measures = ['total', 'exports', 'imports'] %}
 with
@@ -26,8 +26,8 @@ conflicts as (
         this_version.observation_id,
         bool_or(
             {%- for measure in measures %}
-            coalesce(abs(this_version.{{ measure }}_cny - other_version.{{ measure }}_cny)
-                > this_version.{{ measure }}_tolerance_cny + other_version.{{ measure }}_tolerance_cny, false)
+            coalesce({{ intervals_disjoint('this_version.' ~ measure ~ '_cny', 'this_version.' ~ measure ~ '_tolerance_cny',
+                'other_version.' ~ measure ~ '_cny', 'other_version.' ~ measure ~ '_tolerance_cny') }}, false)
             {{- ' or' if not loop.last }}
             {%- endfor %}
         ) as is_conflict
@@ -74,7 +74,7 @@ final as (
         versioned.loaded_at,
         row_number() over (
             partition by versioned.area_code, versioned.year, versioned.month_from, versioned.month_to, versioned.basis
-            order by versioned.published_on, versioned.loaded_at, versioned.release_id
+            order by versioned.published_on, versioned.publisher_rank desc, versioned.release_id
         ) as version_number,
         versioned.is_latest_file_version,
         in_force.observation_id is not null as is_current,

@@ -1,8 +1,10 @@
 {#-
     Conflict and revision measures (SPEC 5, check 7), one row per competing figure. GX decides; this model
-    only measures. Two releases giving different totals (beyond the rounding of both) for the same area,
-    period and basis: published the same day it is a conflict, on a later day a revision. Each pair is
-    counted once, on the figure of the newer release, with a message naming both releases.
+    only measures. Two releases giving different totals for the same area, period and basis (their half-open
+    rounding intervals are disjoint: macros/intervals.sql): published the same day it is a conflict, on a
+    later day a revision. Each pair is counted once, on the figure of the newer one (by the figure's own
+    publication date, then publisher precedence, then release id: the order that picks the current figure),
+    with a message naming both releases.
       conflicting_releases > 0: releases of the same day that disagree with this figure
       revised_releases     > 0: earlier releases this figure revises
     A message names the area and gives both figures in the unit the newer one was published in.
@@ -40,11 +42,14 @@ pair_figures as (
         and newer.month_from = older.month_from
         and newer.month_to = older.month_to
         and newer.basis = older.basis
-        and newer.release_order > older.release_order
+        and (newer.published_on > older.published_on
+            or (newer.published_on = older.published_on and newer.publisher_rank < older.publisher_rank)
+            or (newer.published_on = older.published_on and newer.publisher_rank = older.publisher_rank
+                and newer.release_id > older.release_id))
     {# figures converted from another currency may differ by the rate used, not by the source #}
-    where abs(newer.total_cny - older.total_cny) > newer.total_tolerance_cny + older.total_tolerance_cny
-        + case when newer.source_currency <> older.source_currency
-            then {{ var('cross_currency_slack', 0.02) }} * greatest(newer.total_cny, older.total_cny) else 0 end
+    where {{ intervals_disjoint('newer.total_cny', 'newer.total_tolerance_cny', 'older.total_cny',
+        'older.total_tolerance_cny + case when newer.source_currency <> older.source_currency then '
+        ~ var('cross_currency_slack', 0.02) ~ ' * greatest(newer.total_cny, older.total_cny) else 0 end') }}
 
 ),
 
