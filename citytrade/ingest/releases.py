@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-DATA_SUFFIXES = (".csv", ".xlsx")
+DATA_SUFFIXES = (".csv", ".xlsx", ".txt", ".html", ".htm")  # text and pages: press-text-v1
 SIDECAR_SUFFIX = ".meta.yaml"
 BASES = ("firm_location", "destination_source", "port", "national")
 

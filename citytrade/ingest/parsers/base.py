@@ -25,6 +25,7 @@ class ParsedRelease:
     rows: list[dict] = field(default_factory=list)
     subindex_scores: list[dict] = field(default_factory=list)
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # press-text-v1: figures refused as not an area's trade (quote, span, reason)
 
 
 @dataclass

@@ -52,7 +52,10 @@ converted as (
         observations.total_resolution * units.factor / 2 as total_tolerance_source_currency,
         observations.exports_resolution * units.factor / 2 as exports_tolerance_source_currency,
         observations.imports_resolution * units.factor / 2 as imports_tolerance_source_currency,
-        observations.source_url
+        observations.source_url,
+        observations.quote,
+        observations.span_start,
+        observations.span_end
 
     from observations
     inner join units
