@@ -8,7 +8,7 @@ from functools import lru_cache
 from citytrade.config import SEEDS_DIR
 from citytrade.ingest.areas import AreaResolver, UnknownArea
 from citytrade.ingest.parsers.base import ParsedRelease, trade_row
-from citytrade.ingest.press_text.extract import Extraction, Figure, extract_figures
+from citytrade.ingest.press_text.extract import Extraction, Figure, extract_figures, own_area
 from citytrade.ingest.press_text.text import PressTextError, read_press_text
 from citytrade.ingest.releases import BASES, Release, ReleaseError
 from citytrade.ingest.units import Figure as Written
@@ -24,7 +24,7 @@ def extract_release(release: Release, resolver: AreaResolver) -> tuple[Extractio
     area = meta.get("area")
     if area not in (None, ""):
         try:
-            resolver.resolve(str(area))
+            own_area(str(area), resolver)
         except UnknownArea as exc:
             raise ReleaseError(f"sidecar area: {str(exc).strip(chr(34) + chr(39))}") from None
     try:

@@ -13,7 +13,7 @@ from citytrade.ingest.areas import NATION_CODE, AreaResolver, UnknownArea
 from citytrade.ingest.press_text.numbers import Amount, Percent, find_amounts, find_percents
 from citytrade.ingest.press_text.periods import Period, find_periods, resolve_year
 from citytrade.ingest.press_text.subjects import Measure, Subject, find_measures, find_subjects
-from citytrade.ingest.press_text.text import PressText
+from citytrade.ingest.press_text.text import PressText, fold
 
 _REFUSED_KINDS = {
     "partner": "trade-partner figure ({word})",
@@ -130,7 +130,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
     """Read the figures of one release. `area` is the sidecar's (what 我市 / the city mean), `basis` its default."""
     folded = press.folded
     layout = _Layout(folded)
-    own_code = resolver.resolve(area) if area not in (None, "") else None
+    own_code = own_area(area, resolver)
     amounts = find_amounts(folded)
     percents = find_percents(folded, lambda position: layout.clause(position)[0])
     periods = find_periods(folded)
@@ -226,6 +226,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
 
         # subject: the nearest before in the paragraph, else the nearest area before, else the sidecar's area
         subject = _nearest_before(subjects, first.start, paragraph_start)
+        qualifying = _nearest_before([s for s in subjects if s.kind in _REFUSED_KINDS], first.start, clause_start)
+        if qualifying is not None:
+            subject = qualifying  # "exports of integrated circuits from the province": the clause is about the product
         if subject is None:
             subject = _nearest_before([s for s in subjects if s.kind in ("area", "self", "nation", "port")], first.start, 0)
         subject_list = _run(subjects, subject, folded) if subject else []
@@ -308,6 +311,16 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             figures.append(figure)
     refused.sort(key=lambda refusal: refusal.span_start)
     return Extraction(figures=figures, refused=refused)
+
+
+def own_area(area: str | None, resolver: AreaResolver) -> str | None:
+    """The sidecar's `area` as a code, written in either script (廣東 as 广东); UnknownArea if dim_area lacks it."""
+    if area in (None, ""):
+        return None
+    try:
+        return resolver.resolve(str(area))
+    except UnknownArea:
+        return resolver.resolve(fold(str(area)))
 
 
 def _written(text: str, amount: Amount) -> str:

@@ -53,8 +53,8 @@ MEASURES = {
     "total": ("外贸进出口", "进出口总值", "进出口总额", "进出口值", "进出口", "货物贸易", "外贸", "foreign trade", "goods trade",
               "total trade", "trade volume", "trade value", "total imports and exports", "imports and exports",
               "import and export", "exports and imports", "export and import", "trade"),
-    "exports": ("出口额", "出口值", "出口", "exports", "export", "outbound shipments"),
-    "imports": ("进口额", "进口值", "进口", "imports", "import", "inbound shipments"),
+    "exports": ("出口额", "出口值", "出口", "exports", "export", "exported", "outbound shipments"),
+    "imports": ("进口额", "进口值", "进口", "imports", "import", "imported", "inbound shipments"),
     "balance": ("贸易顺差", "贸易逆差", "贸易差额", "顺差", "逆差", "trade surplus", "trade deficit", "trade balance", "surplus",
                 "deficit"),
 }  # fmt: skip
@@ -108,20 +108,20 @@ def _area_names(resolver: AreaResolver) -> tuple[re.Pattern, dict[str, str]]:
     return pattern, names
 
 
-_KIND_PATTERN = re.compile(
-    "|".join(f"(?P<{kind}>" + "|".join(
-        (re.escape(w) if not w.isascii() else rf"(?<![a-z]){re.escape(w)}(?![a-z])") for w in sorted(words, key=len, reverse=True)
-    ) + ")" for kind, words in _WORDS.items())  # fmt: skip
-)
-_MEASURE_PATTERN = re.compile(
-    "|".join(f"(?P<{measure}>" + "|".join(
-        (re.escape(w) if not w.isascii() else rf"(?<![a-z]){re.escape(w)}(?![a-z])") for w in sorted(words, key=len, reverse=True)
-    ) + ")" for measure, words in MEASURES.items())  # fmt: skip
-)
+def _word_pattern(kinds: dict[str, tuple[str, ...]]) -> tuple[re.Pattern, dict[str, str]]:
+    """One pattern for the words of every kind, longest first across kinds ("trade surplus" before "trade")."""
+    kind_of = {word: kind for kind, words in kinds.items() for word in words}
+    words = sorted(kind_of, key=len, reverse=True)
+    pattern = "|".join(re.escape(w) if not w.isascii() else rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in words)
+    return re.compile(pattern), kind_of
+
+
+_KIND_PATTERN, _KIND_OF = _word_pattern(_WORDS)
+_MEASURE_PATTERN, _MEASURE_OF = _word_pattern(MEASURES)
 
 
 def find_measures(folded: str) -> list[Measure]:
-    return [Measure(m.start(), m.end(), m.lastgroup, m.group()) for m in _MEASURE_PATTERN.finditer(folded)]
+    return [Measure(m.start(), m.end(), _MEASURE_OF[m.group()], m.group()) for m in _MEASURE_PATTERN.finditer(folded)]
 
 
 def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
@@ -136,7 +136,7 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
                 taken[index] = True
 
     for match in _KIND_PATTERN.finditer(folded):
-        kind = match.lastgroup
+        kind = _KIND_OF[match.group()]
         subject = Subject(match.start(), match.end(), kind, match.group(), NATION_CODE if kind == "nation" else None)
         take(subject)
     pattern, names = _area_names(resolver)
