@@ -134,6 +134,11 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
     amounts = find_amounts(folded)
     percents = find_percents(folded, lambda position: layout.clause(position)[0])
     periods = find_periods(folded)
+    for period in periods:
+        clause_start, clause_end = layout.clause(period.start)
+        lead = folded[clause_start : period.start].strip()
+        period.topical = lead in ("", "今年", "in", "during", "其中") or not any(
+            clause_start <= amount.start < clause_end for group in find_amounts(folded) for amount in group)  # fmt: skip
     subjects = find_subjects(folded, resolver)
     for subject in subjects:
         subject.word = press.text[subject.start : subject.end]  # as written, for the reasons
@@ -193,8 +198,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             continue
         percent = group[0]
         clause_measures = [m for m in measures if clause_start <= m.start < percent.start]
-        in_clause = [a for a in flat_amounts if clause_start <= a.start < clause_end and id(a) not in growth_of]
-        candidates = sorted(in_clause, key=lambda a: abs(a.start - percent.start))
+        in_clause = [a for a in flat_amounts if clause_start <= a.start < clause_end and id(a) not in growth_of
+                     and (a.end <= percent.start or not any(percent.end <= m.start < a.start for m in measures))]  # fmt: skip
+        candidates = sorted(in_clause, key=lambda a: (a.start > percent.start, abs(a.start - percent.start)))
         if not candidates:
             before = [a for a in flat_amounts if sentence_start <= a.start and a.end <= percent.start and id(a) not in growth_of]
             if before and not clause_measures:
@@ -216,8 +222,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
         measure = _nearest_before(measures, first.start, clause_start)
         if measure is None:
             earlier = _nearest_before(measures, first.start, sentence_start)
-            if earlier and not any(earlier.end <= a.start < first.start for g in amounts for a in g):
-                measure = earlier
+            breakdown = re.match(r"\s*(?:其中|among them|of which|therein)", folded[clause_start:first.start])
+            if earlier and (breakdown or not any(earlier.end <= a.start < first.start for g in amounts for a in g)):
+                measure = earlier  # "…进出口规模突破20万亿元，其中一季度、二季度分别达到…": a breakdown of the same measure
         quote_start = min(clause_start, layout.clause(measure.start)[0]) if measure else clause_start
         measure_list = _run(measures, measure, folded) if measure else []
         if measure and len(group) > 1 and measure.measure == "total" and " and " in measure.word and len(group) == 2:
@@ -235,6 +242,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
 
         # period: in the clause, else before in the sentence, else after it in the sentence, else before in the text
         period = _period_for(periods, layout, first.start, sentence_start, sentence_end, clause_start, clause_end)
+        period_list = _run(periods, period, folded) if period and len(group) > 1 else []
 
         for position, amount in enumerate(group):
             growth = growth_of.get(id(amount))
@@ -260,7 +268,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 words = "、".join(s.word for s in subject_list)
                 refuse(*quote_span, f"a figure for several subjects together ({words})")
                 continue
-            elif len(group) > 1 and len(measure_list) != len(group) and len(subject_list) != len(group):
+            elif len(group) > 1 and len(group) not in (len(measure_list), len(subject_list), len(period_list)):
                 refuse(*quote_span, f"a list of {len(group)} figures for {len(subject_list) or 'no'} subject(s): cannot pair them")
                 continue
             try:
@@ -283,7 +291,12 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             if growth is not None and growth.qualifier:
                 refuse(*layout.clause(growth.start), f"qualified growth ({growth.qualifier} {growth.number}%): not an exact value")
                 growth = None
-            month_from, month_to, year = _window(period, periods, layout, first.start, published_on)
+            this_period = period_list[position] if len(period_list) == len(group) else period
+            try:
+                month_from, month_to, year = _window(this_period, periods, layout, first.start, published_on)
+            except ValueError as exc:
+                refuse(*quote_span, str(exc), blocking=True)
+                continue
             figure_basis = area_basis or basis
             quote, span_start, span_end = clip(*quote_span)
             value_in_currency, _ = amount.in_currency()
@@ -381,12 +394,12 @@ def _period_for(periods, layout, position, sentence_start, sentence_end, clause_
         return min(in_clause, key=lambda p: abs(p.start - position))
     before = [p for p in periods if sentence_start <= p.start and p.end <= position]
     if before:
-        return before[-1]
+        return ([p for p in before if p.topical] or before)[-1]
     after = [p for p in periods if position < p.start < sentence_end]
     if after:
         return after[0]
     earlier = [p for p in periods if p.end <= position]
-    return earlier[-1] if earlier else None
+    return ([p for p in earlier if p.topical] or earlier or [None])[-1]
 
 
 def _window(period: Period, periods: list[Period], layout, position: int, published_on: dt.date) -> tuple[int, int, int]:
@@ -394,7 +407,7 @@ def _window(period: Period, periods: list[Period], layout, position: int, publis
     base = period
     if period.single_month or period.month_from is None:
         earlier = [p for p in periods if p.end <= period.start and not p.single_month and p.month_to is not None]
-        base = earlier[-1] if earlier else None
+        base = ([p for p in earlier if p.topical] or earlier or [None])[-1]
         if base is None:
             raise ValueError("当月 / this month without a period before it")
         month = base.month_to
@@ -404,6 +417,7 @@ def _window(period: Period, periods: list[Period], layout, position: int, publis
     if period.month_from == period.month_to and period.year is None and period.year_offset is None:
         # "11月份" after "前11个月" of a named year: the same year
         earlier = [p for p in periods if p.end <= period.start and p.month_to is not None and not p.single_month]
+        earlier = [p for p in earlier if p.topical] or earlier
         if earlier and (earlier[-1].year or earlier[-1].year_offset is not None):
             year = resolve_year(earlier[-1], None, published_on)
     return period.month_from, period.month_to, year

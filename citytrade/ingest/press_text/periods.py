@@ -58,6 +58,7 @@ class Period:
     year: int | None
     year_offset: int | None  # 0 for 今年/this year, -1 for 去年/last year; None when not said
     single_month: bool = False  # "当月", "in April alone": a month of the period before
+    topical: bool = True  # false for a period said of one amount only ("已超2020年全年的1503.6亿元"): not carried on
 
 
 def _number(text: str) -> int:

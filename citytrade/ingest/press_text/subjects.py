@@ -25,10 +25,10 @@ _WORDS = {
         "malaysia", "indonesia", "singapore", "philippines", "australia", "new zealand", "brazil", "mexico", "canada",
         "south africa", "saudi arabia", "middle east", "central asia", "africa", "latin america", "southeast asia",
         "europe", "north america", "hong kong", "taiwan", "macao", "macau", "netherlands", "italy", "turkey", "poland",
-        "kazakhstan", "trading partner", "trading partners",
+        "kazakhstan", "trading partner", "trading partners", "usa", "the united states",
     ),
     "product": (
-        "机电产品", "高新技术产品", "高技术产品", "劳动密集型产品", "集成电路", "积体电路", "电动汽车", "新能源汽车", "汽车", "手机",
+        "机电产品", "机电", "高新技术产品", "高技术产品", "劳动密集型产品", "集成电路", "积体电路", "电动汽车", "新能源汽车", "汽车", "手机",
         "家电", "家用电器", "农产品", "钢材", "原油", "铁矿砂", "铁矿石", "天然气", "煤炭", "大豆", "服装", "纺织品", "纺织", "船舶",
         "医药品", "医药", "粮食", "笔记本电脑", "电子信息", "新三样", "锂电池", "锂离子蓄电池", "太阳能电池", "光伏", "半导体", "芯片",
         "稀土", "家具", "玩具", "鞋", "箱包", "水产品", "成品油", "electromechanical products",
@@ -51,6 +51,7 @@ _WORDS = {
 }  # fmt: skip
 MEASURES = {
     "total": ("外贸进出口", "进出口总值", "进出口总额", "进出口值", "进出口", "货物贸易", "外贸", "foreign trade", "goods trade",
+              "export-import", "import-export", "exports-imports", "imports-exports",
               "total trade", "trade volume", "trade value", "total imports and exports", "imports and exports",
               "import and export", "exports and imports", "export and import", "trade"),
     "exports": ("出口额", "出口值", "出口", "exports", "export", "exported", "outbound shipments"),
@@ -68,6 +69,18 @@ _PORT_AFTER = re.compile(r"\s*(口岸|港口|港|port)")
 _PARTNER_BEFORE = re.compile(r"(对|与|同|向|自|从|(?<![a-z])with|(?<![a-z])to|(?<![a-z])from)\s*(the\s+)?$")
 _CUSTOMS_AFTER = re.compile(r"\s*(海关|customs)")
 _PORT_OF = re.compile(r"(?:the\s+)?port\s+of\s+$")
+# a name compared with or taken as a denominator is not whose figure it is: 比全国高, 占全省进出口总值的, higher than
+# the national average, 78.9 percent of the province's total
+_COMPARED = re.compile(r"(?:比|于|占|占同期|(?:than|above|below)\s+(?:the\s+)?|(?:%|percent|per cent)\s+of\s+(?:the\s+)?)$")
+# "China's northernmost province", "East China's Shandong Province": the nation names where the province is
+_APPOSITION = re.compile(r"'s\s+(?:[a-z-]+\s+){0,2}(?:province|city|region|municipality)")
+# whose trade a name is not: too often a comparison in prose ("the national average", "ranking 10th nationwide")
+_NOT_SUBJECTS = {"national", "nationwide"}
+# trade with a partner the lists lack: "trade with USA", "exports to Chile", "对智利出口"
+_PARTNER_PHRASE = re.compile(
+    r"(?:(?<![a-z])(?:trade|exports?|imports?|shipments)\s+(?:with|to|from)\s+(?:the\s+)?(?P<en>[a-z][a-z.'-]*(?:\s+(?!reached|rose|grew|was|were|hit|totall?ed|came|stood|climbed|fell|dropped|amounted|increased|decreased)[a-z][a-z.'-]*){0,2}))"
+    r"|(?:对(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:分别)?(?:进出口|出口|进口|贸易))"
+)
 
 
 @dataclass
@@ -79,6 +92,10 @@ class Subject:
     kind: str  # area, self, nation, port, unknown_area, partner, product, enterprise, mode, subset
     word: str
     area_code: str | None = None
+
+
+def _known(name: str, names: dict[str, str]) -> bool:
+    return name in names or any(word in names for word in name.split())
 
 
 @dataclass
@@ -94,7 +111,7 @@ def _area_names(resolver: AreaResolver) -> tuple[re.Pattern, dict[str, str]]:
     names: dict[str, str] = {}
     for alias, code in resolver.aliases.items():
         key = fold(alias)
-        if len(key) < 2 or key.isdigit() or (key.isascii() and len(key) < 4):
+        if len(key) < 2 or key.isdigit() or (key.isascii() and len(key) < 4) or key in _NOT_SUBJECTS:
             continue
         names.setdefault(key, code)
     for area in resolver.areas.values():
@@ -138,11 +155,17 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
     for match in _KIND_PATTERN.finditer(folded):
         kind = _KIND_OF[match.group()]
         subject = Subject(match.start(), match.end(), kind, match.group(), NATION_CODE if kind == "nation" else None)
+        if _COMPARED.search(folded[max(0, match.start() - 12) : match.start()]):
+            continue
         take(subject)
     pattern, names = _area_names(resolver)
     for match in pattern.finditer(folded):
         if _CUSTOMS_AFTER.match(folded, match.end()):
             continue  # 厦门海关 / Xiamen Customs: the publisher, not whose trade it is
+        if _COMPARED.search(folded[max(0, match.start() - 12) : match.start()]):
+            continue
+        if names[match.group()] == NATION_CODE and _APPOSITION.match(folded, match.end()):
+            continue
         code = names[match.group()]
         port = _PORT_AFTER.match(folded, match.end())
         end = match.end()
@@ -154,6 +177,11 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
         if code == NATION_CODE:
             kind = "nation"
         take(Subject(match.start(), end, kind, folded[match.start() : end], code))
+    for match in _PARTNER_PHRASE.finditer(folded):
+        group = "en" if match.group("en") else "zh"
+        name = match.group(group)
+        if any(not taken[index] for index in range(match.start(group), match.end(group))) and not _known(name, names):
+            take(Subject(match.start(group), match.end(group), "partner", name))
     for match in _PLACE.finditer(folded):
         name = match.group(1)
         while name and name[0] in _NOT_NAME_START:
