@@ -73,6 +73,38 @@ class Extraction:
     refused: list[Refusal]
 
 
+# a pinyin gloss after a character, as some reprints of Traditional releases carry them: 進(jìn)口, 增長(zhǎng)
+_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,8}\)")
+
+
+def without_glosses(folded: str) -> tuple[str, list[int]]:
+    """The folded text without pinyin glosses, and for each of its characters the offset of that character in the
+    text as decoded (spans and quotes are always of the decoded text)."""
+    kept, positions, last = [], [], 0
+    for match in _GLOSS.finditer(folded):
+        kept.append(folded[last : match.start()])
+        positions.extend(range(last, match.start()))
+        last = match.end()
+    kept.append(folded[last:])
+    positions.extend(range(last, len(folded)))
+    positions.append(len(folded))
+    return "".join(kept), positions
+
+
+class _Original:
+    """Spans of the compacted text read in the decoded text."""
+
+    def __init__(self, text: str, positions: list[int]):
+        self.text, self.positions = text, positions
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.positions[start], (self.positions[end - 1] + 1 if end > start else self.positions[start])
+
+    def __call__(self, start: int, end: int) -> str:
+        low, high = self.span(start, end)
+        return self.text[low:high]
+
+
 class _Layout:
     """Paragraphs, sentences and clauses of the folded text, as sorted boundaries."""
 
@@ -128,7 +160,8 @@ def _nearest_before(items, position: int, floor: int):
 def extract_figures(press: PressText, published_on: dt.date, area: str | None, basis: str, resolver: AreaResolver,
                     rate=None) -> Extraction:  # fmt: skip
     """Read the figures of one release. `area` is the sidecar's (what 我市 / the city mean), `basis` its default."""
-    folded = press.folded
+    folded, positions = without_glosses(press.folded)
+    original = _Original(press.text, positions)
     layout = _Layout(folded)
     own_code = own_area(area, resolver)
     amounts = find_amounts(folded)
@@ -141,12 +174,13 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             clause_start <= amount.start < clause_end for group in find_amounts(folded) for amount in group)  # fmt: skip
     subjects = find_subjects(folded, resolver)
     for subject in subjects:
-        subject.word = press.text[subject.start : subject.end]  # as written, for the reasons
+        subject.word = original(subject.start, subject.end)  # as written, for the reasons
     measures = find_measures(folded)
     refused: list[Refusal] = []
     figures: list[Figure] = []
 
     def clip(start: int, end: int) -> tuple[str, int, int]:
+        start, end = original.span(start, end)
         text = press.text
         while start < end and (text[start].isspace() or text[start] in ",，;；:：。.、"):
             start += 1
@@ -163,9 +197,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
     for group in percents:
         kind = group[0].kind
         if kind == "share":
-            refuse(*layout.clause(group[0].start), f"share ({press.text[group[0].start:group[-1].end]}), not a growth rate")
+            refuse(*layout.clause(group[0].start), f"share ({original(group[0].start, group[-1].end)}), not a growth rate")
         elif kind == "points":
-            refuse(*layout.clause(group[0].start), f"percentage-point change ({press.text[group[0].start:group[-1].end]}), not a growth rate")
+            refuse(*layout.clause(group[0].start), f"percentage-point change ({original(group[0].start, group[-1].end)}), not a growth rate")
         elif kind == "growth":
             growth_groups.append(group)
 
@@ -227,7 +261,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 measure = earlier  # "…进出口规模突破20万亿元，其中一季度、二季度分别达到…": a breakdown of the same measure
         quote_start = min(clause_start, layout.clause(measure.start)[0]) if measure else clause_start
         measure_list = _run(measures, measure, folded) if measure else []
-        if measure and len(group) > 1 and measure.measure == "total" and " and " in measure.word and len(group) == 2:
+        period = _period_for(periods, layout, first.start, sentence_start, sentence_end, clause_start, clause_end)
+        period_list = _run(periods, period, folded) if period and len(group) > 1 else []
+        if measure and len(group) == 2 and measure.measure == "total" and " and " in measure.word and len(period_list) != 2:
             words = measure.word.split(" and ")  # "exports and imports were 3 and 2 billion yuan respectively"
             measure_list = [Measure(measure.start, measure.end, "exports" if w.startswith("export") else "imports", w) for w in words]
 
@@ -241,8 +277,6 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
         subject_list = _run(subjects, subject, folded) if subject else []
 
         # period: in the clause, else before in the sentence, else after it in the sentence, else before in the text
-        period = _period_for(periods, layout, first.start, sentence_start, sentence_end, clause_start, clause_end)
-        period_list = _run(periods, period, folded) if period and len(group) > 1 else []
 
         for position, amount in enumerate(group):
             growth = growth_of.get(id(amount))
@@ -252,14 +286,14 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             else:
                 quote_span = (quote_start, end)
             if measure is None:
-                refuse(*layout.clause(amount.start), f"not a trade figure: no word for trade, exports or imports before {press.text[amount.start:amount.end]}")
+                refuse(*layout.clause(amount.start), f"not a trade figure: no word for trade, exports or imports before {original(amount.start, amount.end)}")
                 continue
             this_measure = measure_list[position].measure if len(measure_list) == len(group) else measure.measure
             if this_measure == "balance":
-                refuse(*quote_span, f"trade balance ({press.text[measure.start:measure.end]}), not total, exports or imports")
+                refuse(*quote_span, f"trade balance ({original(measure.start, measure.end)}), not total, exports or imports")
                 continue
             if amount.qualifier:
-                refuse(*quote_span, f"qualified figure ({press.text[amount.start:amount.end].strip()}): not an exact value")
+                refuse(*quote_span, f"qualified figure ({original(amount.start, amount.end).strip()}): not an exact value")
                 continue
             this_subject = subject
             if subject_list and len(subject_list) == len(group) and len(group) > 1:
@@ -284,8 +318,8 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 value, half = amount.in_currency()
                 loose, loose_half = restatement.loose_in_currency()
                 if abs(value - loose) > half + loose_half:
-                    restated_text = press.text[restatement.start : restatement.end]
-                    refuse(*quote_span, f"self-contradicting: {press.text[amount.start:amount.end]} and its restatement {restated_text} "
+                    restated_text = original(restatement.start, restatement.end)
+                    refuse(*quote_span, f"self-contradicting: {original(amount.start, amount.end)} and its restatement {restated_text} "
                                         f"differ beyond the restatement's rounding", blocking=True)  # fmt: skip
                     continue
             if growth is not None and growth.qualifier:
@@ -304,7 +338,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 area_code=area_code,
                 area_name=resolver.areas[area_code].name_en if area_code in resolver.areas else area_code,
                 year=year, month_from=month_from, month_to=month_to, basis=figure_basis, measure=this_measure,
-                value=amount.number, unit=_written(press.text, amount), unit_code=amount.unit or "",
+                value=amount.number, unit=_written(original, amount), unit_code=amount.unit or "",
                 value_cny=float(value_in_currency) if amount.currency == "CNY" else (
                     float(value_in_currency * Decimal(str(rate(year, month_from, month_to)))) if rate and rate(year, month_from, month_to) else None),
                 yoy_pct=float(growth.value) if growth is not None else None,
@@ -336,9 +370,9 @@ def own_area(area: str | None, resolver: AreaResolver) -> str | None:
         return resolver.resolve(fold(str(area)))
 
 
-def _written(text: str, amount: Amount) -> str:
+def _written(original: "_Original", amount: Amount) -> str:
     """The unit as the original text writes it (億元, not the folded 亿元)."""
-    parts = [text[start:end].strip() for start, end in amount.unit_spans]
+    parts = [original(start, end).strip() for start, end in amount.unit_spans]
     return " ".join(part for part in parts if part)
 
 

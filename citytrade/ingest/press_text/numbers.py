@@ -157,7 +157,7 @@ _GROWTH_UP = ("增长", "成长", "增加", "上升", "提升", "攀升", "上�
               "gained", "expanded", "higher", "soared", "advanced")  # fmt: skip
 _GROWTH_DOWN = ("下降", "衰退", "减少", "下滑", "回落", "降低", "下跌", "萎缩", "降幅", "减", "down", "fell", "fall", "dropped", "drop",
                 "declined", "decline", "decreased", "decrease", "slipped", "slid", "plunged", "tumbled", "retreated", "lower",
-                "shrank", "contracted")  # fmt: skip
+                "shrank", "contracted", "decreasing", "declining", "falling", "dropping")  # fmt: skip
 _SHARE = ("占比", "比重", "占", "accounting for", "accounted for", "share of", "share")
 _GROWTH_FILL = re.compile(r"^(?:\s|同比|分别|了|为|达|达到|至|by|of|an|a|year-on-year|year on year|yoy|respectively|,|或)*$")
 _VERB = re.compile(rf"(?<![a-z])({alternatives(_GROWTH_UP + _GROWTH_DOWN + _SHARE)})(?![a-z])")

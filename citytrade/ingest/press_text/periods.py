@@ -36,6 +36,7 @@ _PATTERNS = [
     ("year", re.compile(r"(?P<year>(?:19|20)\d{2})年(?!\s*(?:前|第?[一二三四1-4]季度|上半年|下半年|全年|以来|\d|[一二两三四五六七八九十]))")),
     ("months", re.compile(rf"(?:the\s+)?first\s+(?P<en>{_EN_COUNT})\s+months?{_EN_YEAR}")),
     ("quarters", re.compile(rf"(?:the\s+)?first\s+(?P<en>three|two|3|2)\s+quarters{_EN_YEAR}")),
+    ("quarter_pair", re.compile(r"(?:the\s+)?(?P<eq>first|second|third)\s+and\s+(?P<eq2>second|third|fourth)\s+quarters")),
     ("quarter", re.compile(rf"(?:the\s+)?(?P<eq>first|second|third|fourth)\s+quarter{_EN_YEAR}")),
     ("half", re.compile(rf"(?:the\s+)?(?P<ehalf>first|second)\s+half{_EN_YEAR}")),
     ("range", re.compile(rf"(?:from\s+)?(?P<ea>{_EN_MONTH})\s*(?:-|–|—|to|through)\s*(?P<eb>{_EN_MONTH})(?:\s+period)?{_EN_YEAR}")),
@@ -65,12 +66,28 @@ def _number(text: str) -> int:
     return int(text) if text.isdigit() else _CN_DIGITS.get(text) or _EN_NUMBERS[text]
 
 
+# a period a figure is compared with, not the figure's: 与2019年同期相比, 仅低于9月, the same period of 2019
+_COMPARED_BEFORE = re.compile(r"(?:比|较|低于|高于|于|与|同|than|same period\s+(?:of|in))\s*$")
+_COMPARED_AFTER = re.compile(r"\s*(?:同期|相比)")
+_ORDINALS = ("first", "second", "third", "fourth")
+
+
 def find_periods(folded: str) -> list[Period]:
     found: list[Period] = []
     taken = [False] * (len(folded) + 1)
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(folded):
             if any(taken[match.start() : match.end()]):
+                continue
+            if _COMPARED_BEFORE.search(folded[max(0, match.start() - 16) : match.start()]) or _COMPARED_AFTER.match(folded, match.end()):
+                continue
+            if kind == "quarter_pair":  # "the first and second quarters": two periods, for a list of two figures
+                middle = folded.index(" and ", match.start())
+                for number, (start, end) in ((match.group("eq"), (match.start(), middle)), (match.group("eq2"), (middle + 5, match.end()))):
+                    quarter = _ORDINALS.index(number) + 1
+                    found.append(Period(start, end, 3 * quarter - 2, 3 * quarter, None, None))
+                for index in range(match.start(), match.end()):
+                    taken[index] = True
                 continue
             period = _period(kind, match)
             if period is None:

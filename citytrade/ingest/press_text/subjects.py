@@ -60,7 +60,7 @@ MEASURES = {
                 "deficit"),
 }  # fmt: skip
 # a Chinese subject word ending like this is a product or an enterprise type even when no list names it
-_GENERIC = re.compile(r"[\u4e00-\u9fff]{1,5}?(产品|制品|企业)")
+_GENERIC = re.compile(r"[\u4e00-\u9fff]{1,5}?(产品|制品|企业)|(?<![a-z])(?:[a-z-]+\s+)?(components|products|parts)(?![a-z])")
 # a place the seeds may not know: two or three characters before 市/县 ("义乌市"), after a word that cannot be
 # part of a name
 _PLACE = re.compile(r"([\u4e00-\u9fff]{2,3})(市|县)(?!场|值|民|委|政府|级|区)")
@@ -71,7 +71,7 @@ _CUSTOMS_AFTER = re.compile(r"\s*(海关|customs)")
 _PORT_OF = re.compile(r"(?:the\s+)?port\s+of\s+$")
 # a name compared with or taken as a denominator is not whose figure it is: 比全国高, 占全省进出口总值的, higher than
 # the national average, 78.9 percent of the province's total
-_COMPARED = re.compile(r"(?:比|于|占|占同期|(?:than|above|below)\s+(?:the\s+)?|(?:%|percent|per cent)\s+of\s+(?:the\s+)?)$")
+_COMPARED = re.compile(r"(?:(?:比|于|占)(?:同期)?|位列|位居|居|列|(?:than|above|below)\s+(?:the\s+)?|(?:%|percent|per cent)\s+of\s+(?:the\s+)?)$")
 # "China's northernmost province", "East China's Shandong Province": the nation names where the province is
 _APPOSITION = re.compile(r"'s\s+(?:[a-z-]+\s+){0,2}(?:province|city|region|municipality)")
 # whose trade a name is not: too often a comparison in prose ("the national average", "ranking 10th nationwide")
@@ -191,7 +191,7 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
         start = match.end() - len(name) - 1
         take(Subject(start, match.end(), "unknown_area", name + match.group(2)))
     for match in _GENERIC.finditer(folded):
-        take(Subject(match.start(), match.end(), "product" if match.group(1) != "企业" else "enterprise", match.group()))
+        take(Subject(match.start(), match.end(), "enterprise" if match.group(1) == "企业" else "product", match.group()))
     found.sort(key=lambda subject: subject.start)
     for subject in found:
         if subject.kind in ("area", "port", "unknown_area", "nation") and _PARTNER_BEFORE.search(folded[max(0, subject.start - 6) : subject.start]):
