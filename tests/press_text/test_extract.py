@@ -43,3 +43,26 @@ def test_sentence(case):
 def test_the_cases_cover_three_languages_and_forty_sentences():
     languages = {case["id"].split("-")[0] for case in CASES}
     assert languages == {"zh", "zht", "en"} and len(CASES) >= 40
+
+
+# The forms the issue lists, each as it appears in a case's text (Traditional forms as written there).
+FORMS = {
+    "period": ["全年", "前11个月", "1—8月", "1-10月", "上半年", "前三季度", "一季度", "10月份", "当月", "单月", "8月份当月",
+               "first 11 months", "From January to August", "first three quarters", "In April alone"],
+    "year": ["2023年", "今年", "in 2023"],
+    "unit": ["元，", "万元", "亿元", "万亿元", "億元", "萬億元", "兆元", "美元", "万美元", "亿美元", "billion yuan", "trillion yuan",
+             "billion US dollars"],
+    "basis": ["口岸", "port of"],
+    "list": ["分别进出口", "分别增长"],
+    "flat": ["持平", "flat"],
+    "refusal": ["对美国", "东盟", "with the EU", "机电产品", "integrated circuits", "民营企业", "Foreign-invested", "一般贸易",
+                "processing trade", "一带一路", "RCEP", "顺差", "surplus", "占", "accounting for", "百分点", "超", "逾", "近", "约",
+                "超过", "exceeding", "nearly", "about", "over", "义乌市", "just shy of", "home-appliance"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", FORMS)
+def test_every_form_of_the_issue_is_in_a_case(kind):
+    texts = [case["text"] for case in CASES]
+    missing = [form for form in FORMS[kind] if not any(form in text for text in texts)]
+    assert not missing
