@@ -22,6 +22,8 @@ _REFUSED_KINDS = {
     "mode": "trade-mode figure ({word})",
     "subset": "subset figure ({word})",
 }
+_AREA_KINDS = ("area", "self", "nation", "port")
+_MEASURE_AFTER = re.compile(r"\s*(?:in|of|worth of)\s+(exports|imports)(?![a-z])")  # "US$276.4 billion in exports"
 _LIST_JOIN = re.compile(r"^\s*(?:、|,|和|及|与|以及|and|,\s*and|&)?\s*$")
 _COUNT_WORD = re.compile(r"^\s*(?:[二两三四五六七八九十\d]+|two|three|four|five|six|seven|eight|nine|ten)\s*(?:个)?(?:市|省|城市|地市|省市|地区|cities|provinces)\s*")
 
@@ -244,6 +246,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
 
     # ---- each amount: measure, subject, period, then the checks
     own_rows: dict[tuple, Figure] = {}
+    topic: Subject | None = None
     for group in amounts:
         if id(group[0]) in restatements:
             continue
@@ -272,8 +275,10 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
         qualifying = _nearest_before([s for s in subjects if s.kind in _REFUSED_KINDS], first.start, clause_start)
         if qualifying is not None:
             subject = qualifying  # "exports of integrated circuits from the province": the clause is about the product
-        if subject is None:
-            subject = _nearest_before([s for s in subjects if s.kind in ("area", "self", "nation", "port")], first.start, 0)
+        if subject is None:  # the area the text's last figure was about, not one a caption or headline names
+            subject = topic or _nearest_before([s for s in subjects if s.kind in _AREA_KINDS], first.start, 0)
+        if subject is not None and subject.kind in _AREA_KINDS:
+            topic = subject
         subject_list = _run(subjects, subject, folded) if subject else []
 
         # period: in the clause, else before in the sentence, else after it in the sentence, else before in the text
@@ -285,10 +290,14 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 quote_span = (min(quote_start, subject_list[0].start if subject_list and subject_list[0].start >= sentence_start else quote_start), end)
             else:
                 quote_span = (quote_start, end)
-            if measure is None:
+            written_after = _MEASURE_AFTER.match(folded, amount.end)
+            if measure is None and written_after is None:
                 refuse(*layout.clause(amount.start), f"not a trade figure: no word for trade, exports or imports before {original(amount.start, amount.end)}")
                 continue
-            this_measure = measure_list[position].measure if len(measure_list) == len(group) else measure.measure
+            if written_after:
+                this_measure = written_after.group(1)
+            else:
+                this_measure = measure_list[position].measure if len(measure_list) == len(group) else measure.measure
             if this_measure == "balance":
                 refuse(*quote_span, f"trade balance ({original(measure.start, measure.end)}), not total, exports or imports")
                 continue

@@ -34,7 +34,7 @@ _PATTERNS = [
     ("month", re.compile(rf"{_YEAR}\s*(?P<m>{_CN_NUMBER})\s*月份?(?!\d*日|\d*号)(?P<alone>当月|单月)?")),
     ("this_month", re.compile(r"当月|单月")),
     ("year", re.compile(r"(?P<year>(?:19|20)\d{2})年(?!\s*(?:前|第?[一二三四1-4]季度|上半年|下半年|全年|以来|\d|[一二两三四五六七八九十]))")),
-    ("months", re.compile(rf"(?:the\s+)?first\s+(?P<en>{_EN_COUNT})\s+months?{_EN_YEAR}")),
+    ("months", re.compile(rf"(?:the\s+)?(?:first|past)\s+(?P<en>{_EN_COUNT})\s+months?{_EN_YEAR}")),
     ("quarters", re.compile(rf"(?:the\s+)?first\s+(?P<en>three|two|3|2)\s+quarters{_EN_YEAR}")),
     ("quarter_pair", re.compile(r"(?:the\s+)?(?P<eq>first|second|third)\s+and\s+(?P<eq2>second|third|fourth)\s+quarters")),
     ("quarter", re.compile(rf"(?:the\s+)?(?P<eq>first|second|third|fourth)\s+quarter{_EN_YEAR}")),

@@ -51,7 +51,7 @@ _WORDS = {
 }  # fmt: skip
 MEASURES = {
     "total": ("外贸进出口", "进出口总值", "进出口总额", "进出口值", "进出口", "货物贸易", "外贸", "foreign trade", "goods trade",
-              "export-import", "import-export", "exports-imports", "imports-exports",
+              "export-import", "import-export", "exports-imports", "imports-exports", "two-way trade",
               "total trade", "trade volume", "trade value", "total imports and exports", "imports and exports",
               "import and export", "exports and imports", "export and import", "trade"),
     "exports": ("出口额", "出口值", "出口", "exports", "export", "exported", "outbound shipments"),
@@ -60,7 +60,10 @@ MEASURES = {
                 "deficit"),
 }  # fmt: skip
 # a Chinese subject word ending like this is a product or an enterprise type even when no list names it
-_GENERIC = re.compile(r"[\u4e00-\u9fff]{1,5}?(产品|制品|企业)|(?<![a-z])(?:[a-z-]+\s+)?(components|products|parts)(?![a-z])")
+_GENERIC = re.compile(
+    r"[\u4e00-\u9fff]{1,5}?(产品|制品|企业)|(?<![a-z])(?:[a-z-]+\s+)?(components|products|parts)(?![a-z])"
+    r"|(?<![a-z])[a-z-]+\s+(enterprises|companies|businesses)(?![a-z])"
+)
 # a place the seeds may not know: two or three characters before 市/县 ("义乌市"), after a word that cannot be
 # part of a name
 _PLACE = re.compile(r"([\u4e00-\u9fff]{2,3})(市|县)(?!场|值|民|委|政府|级|区)")
@@ -78,7 +81,7 @@ _APPOSITION = re.compile(r"'s\s+(?:[a-z-]+\s+){0,2}(?:province|city|region|munic
 _NOT_SUBJECTS = {"national", "nationwide"}
 # trade with a partner the lists lack: "trade with USA", "exports to Chile", "对智利出口"
 _PARTNER_PHRASE = re.compile(
-    r"(?:(?<![a-z])(?:trade|exports?|imports?|shipments)\s+(?:with|to|from)\s+(?:the\s+)?(?P<en>[a-z][a-z.'-]*(?:\s+(?!reached|rose|grew|was|were|hit|totall?ed|came|stood|climbed|fell|dropped|amounted|increased|decreased)[a-z][a-z.'-]*){0,2}))"
+    r"(?:(?<![a-z])(?:trade|exports?|imports?|shipments)\s+(?:with|to|from)\s+(?:the\s+)?(?!(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b)(?P<en>[a-z][a-z.'-]*(?:\s+(?!reached|rose|grew|was|were|hit|totall?ed|came|stood|climbed|fell|dropped|amounted|increased|decreased)[a-z][a-z.'-]*){0,2}))"
     r"|(?:对(?P<zh>[\u4e00-\u9fff]{2,8}?)(?:分别)?(?:进出口|出口|进口|贸易))"
 )
 
@@ -191,7 +194,8 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
         start = match.end() - len(name) - 1
         take(Subject(start, match.end(), "unknown_area", name + match.group(2)))
     for match in _GENERIC.finditer(folded):
-        take(Subject(match.start(), match.end(), "enterprise" if match.group(1) == "企业" else "product", match.group()))
+        kind = "enterprise" if match.group(1) == "企业" or match.group(3) else "product"
+        take(Subject(match.start(), match.end(), kind, match.group()))
     found.sort(key=lambda subject: subject.start)
     for subject in found:
         if subject.kind in ("area", "port", "unknown_area", "nation") and _PARTNER_BEFORE.search(folded[max(0, subject.start - 6) : subject.start]):
