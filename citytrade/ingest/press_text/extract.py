@@ -358,9 +358,9 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             if key in own_rows:
                 before = own_rows[key]
                 if before.value == figure.value and before.unit_code == figure.unit_code:
-                    refuse(span_start, span_end, f"repeats the figure at chars {before.span_start}-{before.span_end}")
+                    refuse(*quote_span, f"repeats the figure at chars {before.span_start}-{before.span_end}")
                 else:
-                    refuse(span_start, span_end, f"differs from the same figure at chars {before.span_start}-{before.span_end} "
+                    refuse(*quote_span, f"differs from the same figure at chars {before.span_start}-{before.span_end} "
                                                  f"({before.value} {before.unit})", blocking=True)  # fmt: skip
                 continue
             own_rows[key] = figure
