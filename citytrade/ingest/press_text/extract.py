@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Callable
 
 from citytrade.ingest.areas import NATION_CODE, AreaResolver, UnknownArea
 from citytrade.ingest.press_text.numbers import Amount, Percent, find_amounts, find_percents
@@ -160,8 +161,9 @@ def _nearest_before(items, position: int, floor: int):
 
 
 def extract_figures(press: PressText, published_on: dt.date, area: str | None, basis: str, resolver: AreaResolver,
-                    rate=None) -> Extraction:  # fmt: skip
-    """Read the figures of one release. `area` is the sidecar's (what 我市 / the city mean), `basis` its default."""
+                    rate: Callable[[int, int, int], float | None] | None = None) -> Extraction:  # fmt: skip
+    """Read the figures of one release. `area` is the sidecar's (what 我市 / the city mean), `basis` its default;
+    rate(year, month_from, month_to) gives the CNY/USD rate for a USD figure's value_cny (None: left null)."""
     folded, positions = without_glosses(press.folded)
     original = _Original(press.text, positions)
     layout = _Layout(folded)
@@ -173,7 +175,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
         clause_start, clause_end = layout.clause(period.start)
         lead = folded[clause_start : period.start].strip()
         period.topical = lead in ("", "今年", "in", "during", "其中") or not any(
-            clause_start <= amount.start < clause_end for group in find_amounts(folded) for amount in group)  # fmt: skip
+            clause_start <= amount.start < clause_end for group in amounts for amount in group)  # fmt: skip
     subjects = find_subjects(folded, resolver)
     for subject in subjects:
         subject.word = original(subject.start, subject.end)  # as written, for the reasons
@@ -219,7 +221,6 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
     # ---- growth to the amounts they belong to
     growth_of: dict[int, Percent] = {}
     flat_amounts = [amount for group in amounts for amount in group if id(amount) not in restatements]
-    used_growth = set()
     for group in growth_groups:
         clause_start, clause_end = layout.clause(group[0].start)
         sentence_start, _ = layout.sentence(group[0].start)
@@ -230,7 +231,6 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             if target:
                 for amount, percent in zip(target, group):
                     growth_of[id(amount)] = percent
-                used_growth.add(id(group[0]))
             continue
         percent = group[0]
         clause_measures = [m for m in measures if clause_start <= m.start < percent.start]
