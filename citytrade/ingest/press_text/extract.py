@@ -24,6 +24,8 @@ _REFUSED_KINDS = {
     "subset": "subset figure ({word})",
 }
 _AREA_KINDS = ("area", "self", "nation", "port")
+# an amount that is a mark passed, not a figure: "跨越100亿元台阶", "the 10-trillion-yuan mark"
+_THRESHOLD = re.compile(r"\s*(?:的)?(?:台阶|大关|门槛|关口|(?:mark|threshold)(?![a-z]))")
 _MEASURE_AFTER = re.compile(r"\s*(?:in|of|worth of)\s+(exports|imports)(?![a-z])")  # "US$276.4 billion in exports"
 _LIST_JOIN = re.compile(r"^\s*(?:、|,|和|及|与|以及|and|,\s*and|&)?\s*$")
 _COUNT_WORD = re.compile(r"^\s*(?:[二两三四五六七八九十\d]+|two|three|four|five|six|seven|eight|nine|ten)\s*(?:个)?(?:市|省|城市|地市|省市|地区|cities|provinces)\s*")
@@ -300,6 +302,10 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
                 this_measure = measure_list[position].measure if len(measure_list) == len(group) else measure.measure
             if this_measure == "balance":
                 refuse(*quote_span, f"trade balance ({original(measure.start, measure.end)}), not total, exports or imports")
+                continue
+            threshold = _THRESHOLD.match(folded, amount.end)
+            if threshold:
+                refuse(*quote_span, f"a threshold ({original(amount.start, threshold.end())}), not a figure")
                 continue
             if amount.qualifier:
                 refuse(*quote_span, f"qualified figure ({original(amount.start, amount.end).strip()}): not an exact value")

@@ -32,7 +32,7 @@ def alternatives(words) -> str:
 
 
 _QUALIFIERS_BEFORE = (
-    "超过", "超出", "突破", "将近", "接近", "逾", "超", "近", "约", "大约", "达近", "more than", "over", "nearly",
+    "超过", "超出", "突破", "将近", "接近", "逾", "超", "近", "约", "约为", "约合", "约达", "大约", "达近", "more than", "over", "nearly",
     "about", "around", "approximately", "roughly", "almost", "close to", "just shy of", "exceeding", "exceeded",
     "in excess of", "upwards of", "some",
 )  # fmt: skip

@@ -25,7 +25,7 @@ _EN_YEAR = r"(?:\s*(?:of|in)\s*(?:(?P<eyear>(?:19|20)\d{2})|(?P<eyear_word>this 
 _RANGE_DASH = r"\s*(?:-|—|–|~|至|到)\s*"
 
 _PATTERNS = [
-    ("months", re.compile(rf"{_YEAR}\s*前\s*(?P<n>{_CN_NUMBER})\s*个?月")),
+    ("months", re.compile(rf"{_YEAR}\s*(?:前|首|头)\s*(?P<n>{_CN_NUMBER})\s*个?月")),
     ("range", re.compile(rf"{_YEAR}\s*(?P<a>{_CN_NUMBER})\s*月?{_RANGE_DASH}(?P<b>{_CN_NUMBER})\s*月(?!\d*日)(?:份)?(?:累计)?")),
     ("half", re.compile(rf"{_YEAR}\s*(?P<half>上半年|下半年)")),
     ("quarters", re.compile(rf"{_YEAR}\s*前(?P<n>三|3|两|二|2)(?:个)?季度")),

@@ -15,7 +15,7 @@ from citytrade.ingest.press_text.text import fold
 _WORDS = {
     "self": ("我市", "本市", "全市", "我省", "本省", "全省", "我区", "全区", "本区", "the city", "the province",
              "the municipality", "the region"),
-    "nation": ("我国", "全国", "大陆", "中国大陆", "the country", "nationwide", "the nation"),
+    "nation": ("我国", "全国", "大陆", "中国大陆", "内地", "中国内地", "the country", "nationwide", "the nation"),
     "partner": (
         "美国", "欧盟", "东盟", "日本", "韩国", "俄罗斯", "英国", "德国", "法国", "印度", "越南", "泰国", "马来西亚", "印度尼西亚",
         "印尼", "新加坡", "菲律宾", "澳大利亚", "新西兰", "巴西", "墨西哥", "加拿大", "南非", "沙特", "阿联酋", "中东", "中亚", "非洲",
@@ -77,6 +77,8 @@ _PORT_OF = re.compile(r"(?:the\s+)?port\s+of\s+$")
 _COMPARED = re.compile(r"(?:(?:比|于|占)(?:同期)?|位列|位居|居|列|(?:than|above|below)\s+(?:the\s+)?|(?:%|percent|per cent)\s+of\s+(?:the\s+)?)$")
 # "China's northernmost province", "East China's Shandong Province": the nation names where the province is
 _APPOSITION = re.compile(r"'s\s+(?:[a-z-]+\s+){0,2}(?:province|city|region|municipality)")
+# "in southern China", "Northwest China's": a part of the country, not the nation
+_PART_OF = re.compile(r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)(?:ern)?\s+$")
 # whose trade a name is not: too often a comparison in prose ("the national average", "ranking 10th nationwide")
 _NOT_SUBJECTS = {"national", "nationwide"}
 # trade with a partner the lists lack: "trade with USA", "exports to Chile", "对智利出口"
@@ -167,7 +169,9 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
             continue  # 厦门海关 / Xiamen Customs: the publisher, not whose trade it is
         if _COMPARED.search(folded[max(0, match.start() - 12) : match.start()]):
             continue
-        if names[match.group()] == NATION_CODE and _APPOSITION.match(folded, match.end()):
+        if names[match.group()] == NATION_CODE and (
+            _APPOSITION.match(folded, match.end()) or _PART_OF.search(folded[max(0, match.start() - 12) : match.start()])
+        ):
             continue
         code = names[match.group()]
         port = _PORT_AFTER.match(folded, match.end())
