@@ -225,7 +225,7 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
     flat_amounts = [amount for group in amounts for amount in group if id(amount) not in restatements]
     for group in growth_groups:
         clause_start, clause_end = layout.clause(group[0].start)
-        sentence_start, _ = layout.sentence(group[0].start)
+        sentence_start, sentence_end = layout.sentence(group[0].start)
         money_groups = [g for g in amounts if id(g[0]) not in restatements]
         # a list of growth rates pairs with the list of amounts before it
         if len(group) > 1:
@@ -243,6 +243,10 @@ def extract_figures(press: PressText, published_on: dt.date, area: str | None, b
             before = [a for a in flat_amounts if sentence_start <= a.start and a.end <= percent.start and id(a) not in growth_of]
             if before and not clause_measures:
                 candidates = [before[-1]]
+            elif not any(sentence_start <= a.start and a.end <= percent.start for a in flat_amounts):
+                # "…decreased by 5.9 percent in the first two months, reaching 124.49 billion yuan"
+                after = [a for a in flat_amounts if percent.end <= a.start < sentence_end and id(a) not in growth_of]
+                candidates = after[:1]
         if candidates:
             growth_of[id(candidates[0])] = percent
 

@@ -165,6 +165,10 @@ _PERCENT = re.compile(rf"(?<![\d.])(?P<num>[-+]?(?:{_NUM}))\s*(?P<sign>%|percent
 _POINTS = re.compile(rf"(?<![\d.])(?P<num>{_NUM})\s*(?P<sign>个百分点|percentage points?|ppts?\b|pp\b)")
 _FLAT = re.compile(r"持平|(?<![a-z])(?:flat|unchanged)(?![a-z])")
 _QUALIFIED_FILL = re.compile(r"(超过|超|逾|近|约|接近|over|more than|nearly|about|around|almost|approximately)\s*$")
+_MONTH_BEFORE = re.compile(
+    r"\s*(?:month-on-month|month on month|(?:from|over|than)\s+(?:the\s+)?(?:previous|last|prior|preceding)\s+month"
+    r"|from\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)(?![a-z]))"
+)
 _VERB_AFTER = re.compile(r"^\s*(?:year-on-year\s*|yoy\s*)?(increase|rise|growth|jump|gain|decline|drop|decrease|fall)\b")
 
 
@@ -221,6 +225,8 @@ def find_percents(folded: str, clause_start) -> list[list[Percent]]:
         before = folded[clause_start(first.start) : first.start]
         verbs = list(_VERB.finditer(before))
         kind, sign, qualifier = "other", 1, None
+        if verbs and re.search(r"(?:环比|month-on-month|month on month)\s*$", before[: verbs[-1].start()]) or _MONTH_BEFORE.match(folded, group[-1].end):
+            verbs = []  # 环比增长, "down 0.3% from May": against the month before, not a year-on-year rate
         if verbs:
             verb = verbs[-1]
             fill = before[verb.end() :]

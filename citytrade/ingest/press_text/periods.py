@@ -67,7 +67,7 @@ def _number(text: str) -> int:
 
 
 # a period a figure is compared with, not the figure's: 与2019年同期相比, 仅低于9月, the same period of 2019
-_COMPARED_BEFORE = re.compile(r"(?:比|较|低于|高于|于|与|同|than|same period\s+(?:of|in))\s*$")
+_COMPARED_BEFORE = re.compile(r"(?:比|较|低于|高于|于|与|同|than|same period(?:\s+(?:of|in))?)\s*$")
 _COMPARED_AFTER = re.compile(r"\s*(?:同期|相比)")
 _ORDINALS = ("first", "second", "third", "fourth")
 

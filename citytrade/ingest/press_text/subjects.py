@@ -77,6 +77,8 @@ _PORT_OF = re.compile(r"(?:the\s+)?port\s+of\s+$")
 _COMPARED = re.compile(r"(?:(?:比|于|占)(?:同期)?|位列|位居|居|列|(?:than|above|below)\s+(?:the\s+)?|(?:%|percent|per cent)\s+of\s+(?:the\s+)?)$")
 # "China's northernmost province", "East China's Shandong Province": the nation names where the province is
 _APPOSITION = re.compile(r"'s\s+(?:[a-z-]+\s+){0,2}(?:province|city|region|municipality)")
+# "Xiamen in East China's Fujian province": Fujian only says where Xiamen is
+_LOCATOR = re.compile(r"(?<![a-z])in\s+(?:the\s+)?(?:[a-z]+\s+){0,2}china's\s+$")
 # "in southern China", "Northwest China's": a part of the country, not the nation
 _PART_OF = re.compile(r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)(?:ern)?\s+$")
 # whose trade a name is not: too often a comparison in prose ("the national average", "ranking 10th nationwide")
@@ -168,6 +170,8 @@ def find_subjects(folded: str, resolver: AreaResolver) -> list[Subject]:
         if _CUSTOMS_AFTER.match(folded, match.end()):
             continue  # 厦门海关 / Xiamen Customs: the publisher, not whose trade it is
         if _COMPARED.search(folded[max(0, match.start() - 12) : match.start()]):
+            continue
+        if _LOCATOR.search(folded[max(0, match.start() - 40) : match.start()]):
             continue
         if names[match.group()] == NATION_CODE and (
             _APPOSITION.match(folded, match.end()) or _PART_OF.search(folded[max(0, match.start() - 12) : match.start()])
