@@ -66,7 +66,18 @@ create table if not exists raw.trade_observations (
     imports_yoy_pct_resolution double,
     source_url varchar,
     published_on date,  -- the row's own date, overriding its release's (citytrade-v1 compilations)
+    quote varchar,  -- press-text-v1: the clauses the figures came from, and their character span in the decoded text
+    span_start integer,
+    span_end integer,
     primary key (release_id, row_number, month_from, month_to)  -- one file row may give two windows (month, year to date)
+);
+
+create table if not exists raw.press_refused_figures (  -- press-text-v1: figures that are not an area's trade, and why
+    release_id varchar not null,
+    quote varchar not null,
+    span_start integer not null,
+    span_end integer not null,
+    reason varchar not null
 );
 
 create table if not exists raw.trade_detail (  -- citytrade-detail-v1 rows, bulk-loaded by their parser
@@ -172,6 +183,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 # Columns added since a warehouse may have been created: `create table if not exists` leaves an old table as it is.
 ADDED_COLUMNS = """
 alter table raw.trade_observations add column if not exists published_on date;
+alter table raw.trade_observations add column if not exists quote varchar;
+alter table raw.trade_observations add column if not exists span_start integer;
+alter table raw.trade_observations add column if not exists span_end integer;
 """
 
 

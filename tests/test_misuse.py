@@ -26,7 +26,7 @@ def places(tmp_path_factory, sample_home) -> dict[str, str]:
 # (arguments, exit code, the one line on stderr; BASE, SAMPLE and PUBLISHED stand for the fixture's paths)
 MISUSES = [
     ([], 2, "citytrade: the following arguments are required: COMMAND (see citytrade --help)"),
-    (["fly"], 2, "citytrade: argument COMMAND: invalid choice: 'fly' (choose from run, ingest, build, validate, publish, status, alerts, rankings, generate) (see citytrade --help)"),
+    (["fly"], 2, "citytrade: argument COMMAND: invalid choice: 'fly' (choose from run, ingest, build, validate, publish, status, alerts, extract, rankings, generate) (see citytrade --help)"),
     (["run", "--no-such-flag"], 2, "citytrade: unrecognized arguments: --no-such-flag (see citytrade --help)"),
     (["ingest", "--raw-dir", "BASE/nowhere", "--home", "BASE/h1"], 2, "citytrade: the raw folder BASE/nowhere does not exist (--raw-dir)"),
     (["run", "--raw-dir", "BASE/a-file.txt", "--home", "BASE/h2"], 2, "citytrade: the raw folder BASE/a-file.txt is not a folder (--raw-dir)"),

@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--all", action="store_true", help="every alert ever raised, not only the latest run's")
     alerts.set_defaults(handler=cmd_alerts)
 
+    extract = commands.add_parser("extract", parents=[common], help="what a press-text-v1 release would load and what it refuses, with quotes; loads nothing")
+    extract.add_argument("file", help="a .txt or .html press release, its <stem>.meta.yaml beside it")
+    extract.add_argument("--json", action="store_true", help='print {"figures": [...], "refused": [...]} (docs/schemas/extract.schema.json)')
+    extract.set_defaults(handler=cmd_extract)
+
     rankings = commands.add_parser("rankings", parents=[common], help="a ranking table from the published marts (or JSON)")
     rankings.add_argument("--year", type=int, help="year (default: the latest with figures through --month-to)")
     rankings.add_argument("--month-to", type=_month, default=12, help="last month of the year-to-date window (default 12: full year)")
@@ -316,6 +321,34 @@ def cmd_rankings(settings: Settings, args) -> int:
     # a terminal gets its own width and colours; a pipe or file gets plain text wide enough for one row per line
     console = Console() if sys.stdout.isatty() else Console(width=132, no_color=True, soft_wrap=False)
     console.print(readers.ranking_table(rows, by=args.by))
+    return EXIT_OK
+
+
+def cmd_extract(settings: Settings, args) -> int:
+    """Preview a press release: the figures the extractor reads and the ones it refuses, each with its quote."""
+    from citytrade.ingest.areas import default_resolver
+    from citytrade.ingest.parsers.press_text_v1 import extract_release
+    from citytrade.ingest.releases import ReleaseError, release_for_file
+
+    try:
+        release = release_for_file(Path(args.file))
+        if release.format != "press-text-v1":
+            raise UsageError(f"{args.file}: extract reads press-text-v1 releases; its sidecar says format '{release.format}'")
+        extraction, encoding = extract_release(release, default_resolver())
+    except ReleaseError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    figures = [figure.public() for figure in extraction.figures]
+    refused = [refusal.public() for refusal in extraction.refused]
+    if args.json:
+        print(json.dumps({"figures": figures, "refused": refused}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+
+    from citytrade.cli import readers
+
+    console = Console() if sys.stdout.isatty() else Console(width=160, no_color=True, soft_wrap=False)
+    console.print(f"{args.file} ({encoding}): {len(figures)} figure(s) would be loaded, {len(refused)} refused")
+    console.print(readers.extracted_table(figures, refused))
     return EXIT_OK
 
 

@@ -302,3 +302,29 @@ def _fmt(value, digits: int, signed: bool = False) -> str:
     if value is None:
         return "-"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def extracted_table(figures: list[dict], refused: list[dict]):
+    """`citytrade extract`: the figures a press release gives (value as written, in 100m yuan, growth, quote) and
+    the refused ones with their reasons, each with its character span in the decoded text."""
+    from rich.console import Group
+    from rich.table import Table
+
+    loaded = Table(title="Figures that would be loaded", title_style="bold", caption_justify="left",
+                   caption="period: year and months (M1-M11 = January to November); 100m yuan = 亿元")  # fmt: skip
+    for name, justify in (("area", "left"), ("period", "left"), ("basis", "left"), ("measure", "left"), ("as written", "right"),
+                          ("100m yuan", "right"), ("growth %", "right"), ("chars", "right"), ("quote", "left")):  # fmt: skip
+        loaded.add_column(name, justify=justify, overflow="fold")
+    for figure in figures:
+        months = f"M{figure['month_from']}" + (f"-M{figure['month_to']}" if figure["month_to"] != figure["month_from"] else "")
+        loaded.add_row(
+            f"{figure['area_name']} ({figure['area_code']})", f"{figure['year']} {months}", figure["basis"], figure["measure"],
+            f"{figure['value']} {figure['unit']}", _fmt(figure["value_cny"] / 1e8 if figure["value_cny"] is not None else None, 1),
+            _fmt(figure["yoy_pct"], 1, signed=True), f"{figure['span_start']}-{figure['span_end']}", figure["quote"],
+        )  # fmt: skip
+    refusals = Table(title="Refused (never loaded as an area's trade)", title_style="bold")
+    for name in ("chars", "reason", "quote"):
+        refusals.add_column(name, overflow="fold", justify="right" if name == "chars" else "left")
+    for refusal in refused:
+        refusals.add_row(f"{refusal['span_start']}-{refusal['span_end']}", refusal["reason"], refusal["quote"])
+    return Group(loaded, refusals)

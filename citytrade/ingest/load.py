@@ -22,7 +22,7 @@ TRADE_COLUMNS = [
     "currency", "total_text", "total_value", "total_resolution", "exports_text", "exports_value",
     "exports_resolution", "imports_text", "imports_value", "imports_resolution", "total_yoy_pct",
     "total_yoy_pct_resolution", "exports_yoy_pct", "exports_yoy_pct_resolution", "imports_yoy_pct",
-    "imports_yoy_pct_resolution", "source_url", "published_on",
+    "imports_yoy_pct_resolution", "source_url", "published_on", "quote", "span_start", "span_end",
 ]  # fmt: skip
 TOP100_COLUMNS = ["release_id", "row_number", "year", "rank", "area_raw", "area_code", "score", "is_complete_list"]
 SUBINDEX_COLUMNS = ["release_id", "row_number", "subindex", "score"]
@@ -33,7 +33,9 @@ RELEASE_COLUMNS = [
     "rows_loaded", "rows_quarantined", "status", "status_reason",
 ]  # fmt: skip
 QUARANTINE_COLUMNS = ["release_id", "path", "row_number", "reason", "run_id", "detected_at"]
+REFUSED_COLUMNS = ["release_id", "quote", "span_start", "span_end", "reason"]
 COLUMNS = {
+    "raw.press_refused_figures": REFUSED_COLUMNS,
     "raw.releases": RELEASE_COLUMNS, "raw.trade_observations": TRADE_COLUMNS, "raw.top100_entries": TOP100_COLUMNS,
     "raw.top100_subindex_scores": SUBINDEX_COLUMNS, "raw.top100_region_counts": REGION_COUNT_COLUMNS,
     "raw.quarantine": QUARANTINE_COLUMNS,
@@ -265,6 +267,7 @@ def _store_release(batch: _Batch, release: Release, parsed: ParsedRelease | None
     batch.add_rows("raw.trade_observations" if parsed.kind == "trade" else "raw.top100_entries", release.release_id, rows)
     batch.add_rows("raw.top100_subindex_scores", release.release_id, parsed.subindex_scores)
     batch.add_rows("raw.top100_region_counts", release.release_id, parsed.region_counts)
+    batch.add_rows("raw.press_refused_figures", release.release_id, parsed.notes)
     for number, why in rejects:
         _quarantine(batch, release, number, why)
 

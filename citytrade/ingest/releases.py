@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-DATA_SUFFIXES = (".csv", ".xlsx")
+DATA_SUFFIXES = (".csv", ".xlsx", ".txt", ".html", ".htm")  # text and pages: press-text-v1
 SIDECAR_SUFFIX = ".meta.yaml"
 BASES = ("firm_location", "destination_source", "port", "national")
 
@@ -79,6 +79,20 @@ def discover_releases(raw_dir: Path) -> list[Release]:
                 release.meta_error = str(exc)
         releases.append(release)
     return releases
+
+
+def release_for_file(path: Path) -> Release:
+    """One data file with the sidecar beside it, read as the landing zone would (for a preview); ReleaseError if the
+    file or its sidecar is missing or the sidecar lacks a required field."""
+    if not path.is_file():
+        raise ReleaseError("no such file" if not path.exists() else "not a file")
+    sidecar = sidecar_for(path)
+    if not sidecar.is_file():
+        raise ReleaseError(f"no sidecar: expected {sidecar.name} beside it")
+    release = Release(data_path=path, rel_path=path.name, sha256=file_sha256(path), sidecar_path=sidecar,
+                      sidecar_sha256=file_sha256(sidecar), meta=read_sidecar(sidecar))  # fmt: skip
+    require_common_fields(release.meta)
+    return release
 
 
 # libyaml's safe loader when PyYAML has it: the same safe subset, ~10x faster over a landing zone of sidecars

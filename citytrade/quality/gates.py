@@ -269,6 +269,7 @@ def _read_result(name: str, spec: dict, result, con: duckdb.DuckDBPyConnection) 
                 if id_column:
                     finding.unexpected_ids = [str(item[id_column]) for item in details.get("unexpected_index_list") or []]
                     finding.details = _row_details(con, validation["relation"], id_column, finding.unexpected_ids, meta)
+                    _quote_sources(con, spec.get("quotes_from"), finding.details)
             findings.append(finding)
     return GateResult(checkpoint=name, blocks=spec.get("blocks", "publish"), expectations_run=expectations_run, findings=findings)
 
@@ -315,6 +316,23 @@ def _row_details(con: duckdb.DuckDBPyConnection, relation: str, id_column: str, 
             }
         )
     return details
+
+
+def _quote_sources(con: duckdb.DuckDBPyConnection, relation: str | None, details: list[dict]) -> None:
+    """A figure read from a press release's text (press-text-v1) is flagged with the clauses it came from: its
+    alert's message ends with them and their span, so the reader sees what the release said."""
+    if not relation or not details:
+        return
+    rows = con.execute(
+        f"select observation_id, quote, span_start, span_end from {relation} "
+        "where quote is not null and observation_id in (select unnest(?::varchar[]))",
+        [[detail["id"] for detail in details]],
+    ).fetchall()
+    quotes = {observation_id: (quote, start, end) for observation_id, quote, start, end in rows}
+    for detail in details:
+        if detail["id"] in quotes and detail["message"]:
+            quote, start, end = quotes[detail["id"]]
+            detail["message"] = f"{detail['message']}; the release says (chars {start}-{end}): «{quote}»"
 
 
 def _text(value) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 from citytrade.ingest.areas import AreaResolver
-from citytrade.ingest.parsers import citytrade_detail_v1, citytrade_v1, gacc_province_table, nbs_easyquery, top100_v1
+from citytrade.ingest.parsers import citytrade_detail_v1, citytrade_v1, gacc_province_table, nbs_easyquery, press_text_v1, top100_v1
 from citytrade.ingest.parsers.base import ParsedRelease
 from citytrade.ingest.releases import Release
 
@@ -19,4 +19,5 @@ PARSERS: dict[str, Parser] = {
     "nbs-easyquery": nbs_easyquery.parse,
     "citytrade-detail-v1": citytrade_detail_v1.parse,
     "gacc-province-table": gacc_province_table.parse,
+    "press-text-v1": press_text_v1.parse,
 }

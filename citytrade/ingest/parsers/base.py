@@ -27,6 +27,7 @@ class ParsedRelease:
     subindex_scores: list[dict] = field(default_factory=list)
     region_counts: list[dict] = field(default_factory=list)  # a Top 100 list's counts per region, as published
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # press-text-v1: figures refused as not an area's trade (quote, span, reason)
 
 
 @dataclass

@@ -53,7 +53,10 @@ converted as (
         observations.exports_resolution * units.factor / 2 as exports_tolerance_source_currency,
         observations.imports_resolution * units.factor / 2 as imports_tolerance_source_currency,
         observations.source_url,
-        observations.published_on as row_published_on
+        observations.published_on as row_published_on,
+        observations.quote,
+        observations.span_start,
+        observations.span_end
 
     from observations
     inner join units
