@@ -134,7 +134,10 @@ ranked as (
         ) - total_cny as gap_to_above_cny,
         max(total_cny) over (partition by year, month_from, month_to, basis) - total_cny as gap_to_first_cny,
         count(*) over (partition by year, month_from, month_to, basis) as cities_ranked,
-        sum(total_cny) over (partition by year, month_from, month_to, basis) as reported_total_cny
+        sum(total_cny) over (  -- in area order: a parallel sum's last bits vary from run to run
+            partition by year, month_from, month_to, basis order by area_code
+            rows between unbounded preceding and unbounded following
+        ) as reported_total_cny
 
     from one_kind
 
@@ -213,7 +216,7 @@ universe_by_province as (
         universe.province_code,
         count(*) as areas_in_province,
         count(ranked.area_code) as areas_reported_in_province,
-        coalesce(sum(ranked.total_lo_cny), 0) as reported_lo_cny
+        coalesce(sum(ranked.total_lo_cny order by ranked.area_code), 0) as reported_lo_cny
 
     from periods
     cross join universe
@@ -262,7 +265,8 @@ pools as (
             as pool_areas_unreported,
         max(national.national_hi_cny)
             - sum(case when remainders.is_province_total_known
-                then remainders.province_lo_cny else remainders.reported_lo_cny end) as pool_remainder_cny
+                then remainders.province_lo_cny else remainders.reported_lo_cny end
+                order by remainders.province_code) as pool_remainder_cny
 
     from remainders
     left join national

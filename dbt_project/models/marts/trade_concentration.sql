@@ -7,6 +7,8 @@
       - the HHI (over each city's share of the reported cities' combined total) is given only when the reported
         cities cover at least 95 % of the national total.
     Otherwise they are null, and `coverage_of_national_pct`, `areas_reported` and `areas_in_universe` say why.
+    Sums of doubles run in area order: a parallel sum's order, and so its last bits, differs from run to run, and
+    the same data must publish the same rows.
 -#}
 {%- set top_n = [1, 2, 5, 10] %}
 with
@@ -21,7 +23,10 @@ with_market_share as (
 
     select
         *,
-        total_cny / sum(total_cny) over (partition by year, month_from, month_to, basis) as share_of_ranked
+        total_cny / sum(total_cny) over (
+            partition by year, month_from, month_to, basis order by area_code
+            rows between unbounded preceding and unbounded following
+        ) as share_of_ranked
 
     from ranking
 
@@ -40,13 +45,13 @@ summed as (
         max(areas_in_universe) as areas_in_universe,
         max(coverage_of_national_pct) as coverage_of_national_pct,
         max(national_total_cny) as national_total_cny,
-        sum(total_cny) as ranked_total_cny,
+        sum(total_cny order by area_code) as ranked_total_cny,
         {%- for n in top_n %}
-        sum(case when rank_total <= {{ n }} then total_cny end) as top{{ n }}_total_cny,
+        sum(case when rank_total <= {{ n }} then total_cny end order by area_code) as top{{ n }}_total_cny,
         count(case when rank_total <= {{ n }} and rank_best = rank_total and rank_worst = rank_total then 1 end)
             as top{{ n }}_certain_ranks,
         {%- endfor %}
-        10000 * sum(share_of_ranked * share_of_ranked) as hhi_of_ranked
+        10000 * sum(share_of_ranked * share_of_ranked order by area_code) as hhi_of_ranked
 
     from with_market_share
     group by year, month_from, month_to, period_label, basis, is_synthetic
