@@ -49,6 +49,7 @@ editions as (
 final as (
 
     select
+        {{ surrogate_key(['year', 'region']) }} as region_count_id,
         year,
         region,
         cities_in_list,
