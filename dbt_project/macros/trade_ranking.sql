@@ -26,11 +26,6 @@
     it has any, and on synthetic ones only when it has no real figure at all (`is_synthetic` is then true on
     every row). Last year's rank, the province totals and the national total come from the same kind of data only.
 -#}
-{#- Y_lo >= X_hi, and Y_hi > X_lo so that two figures without rounding that are equal are not each certainly
-    above the other (they are each possibly above it) -#}
-{% macro certainly_above(other, this) -%}
-    ({{ other }}.total_lo_cny >= {{ this }}.total_hi_cny and {{ other }}.total_hi_cny > {{ this }}.total_lo_cny)
-{%- endmacro %}
 
 {% macro trade_ranking(levels) %}
 {%- set level_list -%}
@@ -143,9 +138,80 @@ ranked as (
 
 ),
 
--- the bounds: first the reported areas certainly and possibly above each area
+-- the bounds: first the reported areas certainly and possibly above each area, counted from two sorts per period
+-- rather than by comparing every pair (a period of 337 cities is 113,000 pairs). For an area X, with Y over the
+-- period's reported areas (X among them):
+--   certainly above = #{Y: Y_lo >= X_hi} - D
+--   possibly above  = #{Y: Y_hi > X_lo} - #{Y: Y_lo >= X_hi} + 2 D - 1
+-- where D = #{Y: Y_lo = Y_hi = X_lo = X_hi}, the areas published without rounding at X's figure when X is too
+-- (0 otherwise): such a pair is possibly, never certainly, above each other (docs/rank_bounds.md).
 
-reported_above as (
+lo_edges as (
+
+    -- each area's lo, and each area's hi as a query sorted before the lo edges it ties with
+    select year, month_from, month_to, basis, cast(null as varchar) as area_code, total_lo_cny as edge, 1 as is_edge
+    from ranked
+    union all
+    select year, month_from, month_to, basis, area_code, total_hi_cny as edge, 0 as is_edge
+    from ranked
+
+),
+
+lo_below_hi as (
+
+    select
+        year,
+        month_from,
+        month_to,
+        basis,
+        area_code,
+        sum(is_edge) over (
+            partition by year, month_from, month_to, basis order by edge, is_edge
+            rows between unbounded preceding and current row
+        ) as areas_lo_below_hi
+
+    from lo_edges
+
+),
+
+hi_edges as (
+
+    -- each area's hi, and each area's lo as a query sorted after the hi edges it ties with
+    select year, month_from, month_to, basis, cast(null as varchar) as area_code, total_hi_cny as edge, 1 as is_edge
+    from ranked
+    union all
+    select year, month_from, month_to, basis, area_code, total_lo_cny as edge, 0 as is_edge
+    from ranked
+
+),
+
+hi_at_most_lo as (
+
+    select
+        year,
+        month_from,
+        month_to,
+        basis,
+        area_code,
+        sum(is_edge) over (
+            partition by year, month_from, month_to, basis order by edge, is_edge desc
+            rows between unbounded preceding and current row
+        ) as areas_hi_at_most_lo
+
+    from hi_edges
+
+),
+
+unrounded as (
+
+    select year, month_from, month_to, basis, total_cny, count(*) as areas_unrounded
+    from ranked
+    where total_lo_cny = total_hi_cny
+    group by year, month_from, month_to, basis, total_cny
+
+),
+
+reported_edges as (
 
     select
         ranked.year,
@@ -153,20 +219,45 @@ reported_above as (
         ranked.month_to,
         ranked.basis,
         ranked.area_code,
-        count(case when {{ certainly_above('other', 'ranked') }} then 1 end) as areas_certainly_above,
-        count(case when not {{ certainly_above('other', 'ranked') }}
-            and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny) then 1 end)
-            as areas_possibly_above
+        ranked.cities_ranked - lo_below_hi.areas_lo_below_hi as areas_lo_at_least_hi,
+        ranked.cities_ranked - hi_at_most_lo.areas_hi_at_most_lo as areas_hi_above_lo,
+        coalesce(unrounded.areas_unrounded, 0) as areas_unrounded_equal
 
     from ranked
-    left join ranked as other
-        on ranked.year = other.year
-        and ranked.month_from = other.month_from
-        and ranked.month_to = other.month_to
-        and ranked.basis = other.basis
-        and ranked.area_code <> other.area_code
-        and (other.total_hi_cny > ranked.total_lo_cny or other.total_cny = ranked.total_cny)
-    group by ranked.year, ranked.month_from, ranked.month_to, ranked.basis, ranked.area_code
+    inner join lo_below_hi
+        on ranked.year = lo_below_hi.year
+        and ranked.month_from = lo_below_hi.month_from
+        and ranked.month_to = lo_below_hi.month_to
+        and ranked.basis = lo_below_hi.basis
+        and ranked.area_code = lo_below_hi.area_code
+    inner join hi_at_most_lo
+        on ranked.year = hi_at_most_lo.year
+        and ranked.month_from = hi_at_most_lo.month_from
+        and ranked.month_to = hi_at_most_lo.month_to
+        and ranked.basis = hi_at_most_lo.basis
+        and ranked.area_code = hi_at_most_lo.area_code
+    left join unrounded
+        on ranked.total_lo_cny = ranked.total_hi_cny
+        and ranked.year = unrounded.year
+        and ranked.month_from = unrounded.month_from
+        and ranked.month_to = unrounded.month_to
+        and ranked.basis = unrounded.basis
+        and ranked.total_cny = unrounded.total_cny
+
+),
+
+reported_above as (
+
+    select
+        year,
+        month_from,
+        month_to,
+        basis,
+        area_code,
+        areas_lo_at_least_hi - areas_unrounded_equal as areas_certainly_above,
+        areas_hi_above_lo - areas_lo_at_least_hi + 2 * areas_unrounded_equal - 1 as areas_possibly_above
+
+    from reported_edges
 
 ),
 
