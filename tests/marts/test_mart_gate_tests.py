@@ -107,4 +107,7 @@ def test_post_gate_leaves_the_gated_marts_tests_to_ci_but_keeps_their_key_tests(
     assert {"unique_dim_area_area_code", "not_null_dim_area_name_en"} <= post_gate  # marts the mart gate does not judge
     assert not any(name.startswith("int_trade_months_derived_from") for name in post_gate)  # no unit test
     assert {"int_trade_checks", "int_trade_observations_versioned", "stg_raw__trade_observations", "areas"} <= pre_gate
+    # the check models' keys: the row gate checks them on every extract (tests/quality/test_row_gate.py), CI here
+    assert not any(name.startswith(("unique_int_trade_checks", "not_null_int_trade_checks")) for name in pre_gate | post_gate)
+    assert {"unique_int_trade_observations_versioned_observation_id", "unique_stg_raw__trade_observations_observation_id"} <= pre_gate
     assert not pre_gate & {"int_trade_observations_validated", "int_trade_months_derived", "fct_trade"}
