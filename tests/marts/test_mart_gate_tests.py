@@ -110,4 +110,7 @@ def test_post_gate_leaves_the_gated_marts_tests_to_ci_but_keeps_their_key_tests(
     # the check models' keys: the row gate checks them on every extract (tests/quality/test_row_gate.py), CI here
     assert not any(name.startswith(("unique_int_trade_checks", "not_null_int_trade_checks")) for name in pre_gate | post_gate)
     assert {"unique_int_trade_observations_versioned_observation_id", "unique_stg_raw__trade_observations_observation_id"} <= pre_gate
+    # every detail row ever loaded: left to CI, the key is unique by construction
+    assert "unique_stg_raw__trade_detail_detail_id" not in pre_gate and "stg_raw__trade_detail" in pre_gate
+    assert {"int_trade_detail_aggregated", "unique_int_trade_detail_aggregated_aggregate_id"} <= pre_gate
     assert not pre_gate & {"int_trade_observations_validated", "int_trade_months_derived", "fct_trade"}
