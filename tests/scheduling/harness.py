@@ -112,6 +112,16 @@ def processes_using(api_url: str) -> list[int]:
     return found
 
 
+# Start citytrade as an interactive shell starts a foreground command: SIGINT at its default and not blocked. A
+# process inherits an ignored or blocked SIGINT through exec, and the pytest worker that spawns the command is no
+# terminal: a Ctrl-C test once saw `citytrade run` ignore SIGINT for 60 s when it ran late in a full suite.
+AS_FROM_A_SHELL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'citytrade.cli.main', *sys.argv[1:]])"
+)
+
+
 def citytrade_command(
     *args: str, server: PrefectServer, home: Path, raw: Path = SAMPLE_RAW, pause_at: str | None = None, env: dict | None = None
 ) -> subprocess.Popen:
@@ -120,7 +130,7 @@ def citytrade_command(
     if pause_at:
         env["CITYTRADE_TEST_PAUSE_AT"] = pause_at
     return subprocess.Popen(
-        [sys.executable, "-m", "citytrade.cli.main", *args, "--raw-dir", str(raw), "--home", str(home)],
+        [sys.executable, "-c", AS_FROM_A_SHELL, *args, "--raw-dir", str(raw), "--home", str(home)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 
