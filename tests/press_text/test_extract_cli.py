@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, run_cli
+from conftest import REPO, run_cli
 
 RELEASE = REPO / "tests" / "fixtures" / "press_text" / "shanghai_2023_m11_zht.txt"
 SCHEMA = json.loads((REPO / "docs" / "schemas" / "extract.schema.json").read_text(encoding="utf-8"))

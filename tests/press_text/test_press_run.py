@@ -14,7 +14,7 @@ import pytest
 from citytrade.ingest.areas import default_resolver
 from citytrade.ingest.parsers.press_text_v1 import extract_release
 from citytrade.ingest.releases import release_for_file
-from tests.conftest import run_cli, write_release
+from conftest import run_cli, write_release
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "press_text"
 
