@@ -11,9 +11,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SPARK_CONF_DIR = Path(__file__).resolve().parent / "transform" / "spark_conf"
 
 DEFAULT_RAW_DIR = Path("data/raw")
 DEFAULT_HOME = Path(".citytrade")
+TARGETS = ("duckdb", "spark", "postgres")
 
 # Switches that keep every tool offline; applied before Prefect, dbt or GX are imported.
 OFFLINE_ENV = {
@@ -31,17 +33,32 @@ class Settings:
 
     raw_dir: Path
     home: Path
+    target: str = "duckdb"  # the dbt target the models build on (dbt_project/profiles.yml): duckdb, spark, postgres
 
     @classmethod
-    def from_args(cls, raw_dir: str | os.PathLike | None = None, home: str | os.PathLike | None = None) -> "Settings":
+    def from_args(
+        cls, raw_dir: str | os.PathLike | None = None, home: str | os.PathLike | None = None, target: str = "duckdb"
+    ) -> "Settings":
         raw = Path(raw_dir) if raw_dir else Path(os.environ.get("CITYTRADE_RAW_DIR", DEFAULT_RAW_DIR))
         state = Path(home) if home else Path(os.environ.get("CITYTRADE_HOME", DEFAULT_HOME))
-        return cls(raw_dir=raw.resolve(), home=state.resolve())
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: one of {', '.join(TARGETS)} (dbt_project/profiles.yml)")
+        return cls(raw_dir=raw.resolve(), home=state.resolve(), target=target)
+
+    @property
+    def on_spark(self) -> bool:
+        """The models build on Spark: the lake carries the raw and audit tables to it (citytrade.transform.spark)."""
+        return self.target == "spark"
 
     # ---- state layout under home
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Parquet that Spark reads (the raw and audit tables), and its metastore and the tables it builds."""
+        return self.home / "lake"
 
     @property
     def published_dir(self) -> Path:
@@ -99,6 +116,9 @@ class Settings:
             "CITYTRADE_HOME": str(self.home),
             "CITYTRADE_RAW_DIR": str(self.raw_dir),
             "CITYTRADE_WAREHOUSE": str(self.warehouse_path),
+            "CITYTRADE_DBT_TARGET": self.target,
+            "CITYTRADE_LAKE": str(self.lake_dir),
+            "SPARK_CONF_DIR": str(SPARK_CONF_DIR),  # Spark's logging (the spark target only)
             "PREFECT_HOME": str(self.prefect_home),
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),

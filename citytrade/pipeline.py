@@ -17,7 +17,7 @@ from citytrade.ingest.load import IngestSummary, ingest_releases
 from citytrade.scheduling import pause_point
 from citytrade.publish import marts, report_html
 from citytrade.quality import gates
-from citytrade.transform import build, docs
+from citytrade.transform import build, docs, spark
 
 
 
@@ -111,6 +111,7 @@ def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummar
     summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gates.record_alerts(con, gates.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
+        to_spark(settings, con)
     return summary
 
 
@@ -124,9 +125,12 @@ def audit_rows_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult,
     """The row gate: GX judges every figure; its verdicts replace the stored ones, which the marts build reads."""
     pause_point("row-gate", settings.home)  # test hook; a no-op unless CITYTRADE_TEST_PAUSE_AT=row-gate
     with warehouse.open_warehouse(settings.warehouse_path) as con:
+        from_spark(settings, con)
         gate = gates.run_checkpoint(settings, "row_gate", con)
         gates.record_row_verdicts(con, gate, run_id)
-        return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
+        alerts = gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
+        to_spark(settings, con)  # the marts build reads the verdicts
+        return gate, alerts
 
 
 @interruptible
@@ -137,14 +141,29 @@ def build_post_gate_stage(settings: Settings, all_tests: bool = False) -> dict[s
 @interruptible
 def audit_marts_stage(settings: Settings, run_id: str) -> tuple[gates.GateResult, list[dict]]:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
+        from_spark(settings, con)
         gate = gates.run_checkpoint(settings, "mart_gate", con)
-        return gate, gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
+        alerts = gates.record_alerts(con, gates.alerts_from_gate(gate), run_id)
+        to_spark(settings, con)
+        return gate, alerts
 
 
 @interruptible
 def publish_stage(settings: Settings, run_id: str) -> marts.PublishResult:
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         return marts.publish_marts(con, settings.published_dir, run_id)
+
+
+def to_spark(settings: Settings, con) -> None:
+    """On Spark, what Python wrote (raw rows, verdicts, alerts) goes to the lake that Spark reads."""
+    if settings.on_spark:
+        spark.export_sources(con, settings.lake_dir)
+
+
+def from_spark(settings: Settings, con) -> None:
+    """On Spark, the tables it built become views of the warehouse: the gates and the publish read those."""
+    if settings.on_spark:
+        spark.attach_built(con, settings.lake_dir)
 
 
 def finish_run(settings: Settings, report: RunReport) -> None:

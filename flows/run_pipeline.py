@@ -84,8 +84,8 @@ def notify_people(report: pipeline.RunReport) -> str:
 
 
 @flow(name="citytrade-pipeline", log_prints=True)
-def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_lock: bool = False) -> pipeline.RunReport:
-    settings = Settings.from_args(raw_dir, home)
+def run_pipeline(raw_dir: str = "data/raw", home: str = ".citytrade", wait_for_lock: bool = False, target: str = "duckdb") -> pipeline.RunReport:
+    settings = Settings.from_args(raw_dir, home, target)
     settings.apply_environment()
     run_id = str(flow_run.get_id() or pipeline.new_run_id())
     report = pipeline.RunReport(run_id=run_id)

@@ -23,7 +23,7 @@ USAGE = """usage: python3 scripts/dev.py COMMAND [ARGS...]
   setup               create .venv and install requirements.lock (exact versions) and citytrade
   run [ARGS...]       citytrade run on the sample releases in data/raw (ARGS go to `citytrade run`)
   test [ARGS...]      the test suite (ARGS go to pytest); installs the Debian packages it uses
-                      (chromium, strace, postgresql) with apt-get when missing and run as root
+                      (chromium, strace, postgresql, a Java 17 runtime) with apt-get when missing and run as root
   citytrade ARGS...   any citytrade command inside the environment
 """
 
@@ -56,6 +56,7 @@ SYSTEM_TOOLS = {
     "strace": "tests/test_cli.py traces every connect() of a run",
     "chromium": "tests/report and tests/quality render pages in headless chromium",
     "postgresql": "tests/marts build the marts on PostgreSQL too",
+    "openjdk-17-jre-headless": "tests/spark build the models and run the pipeline on Spark (PySpark needs Java 17)",
 }
 
 
@@ -64,6 +65,7 @@ def _missing_system_tools() -> list[str]:
         "strace": shutil.which("strace") is not None,
         "chromium": shutil.which("chromium") is not None,
         "postgresql": bool(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl") or shutil.which("pg_ctl")),
+        "openjdk-17-jre-headless": shutil.which("java") is not None,
     }
     return [name for name in SYSTEM_TOOLS if not present[name]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib.util
 import datetime as dt
 import json
 import logging
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from citytrade.config import Settings
+from citytrade.config import TARGETS, Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad command line: argparse's usage line, exit 2
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    settings = Settings.from_args(args.raw_dir, args.home)
+    settings = Settings.from_args(args.raw_dir, args.home, args.target or os.environ.get("CITYTRADE_DBT_TARGET") or "duckdb")
     settings.apply_environment()  # before Prefect, dbt or GX are imported
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)  # what Prefect's loggers pass up too
@@ -68,6 +69,8 @@ def check_paths(settings: Settings, reads_landing_zone: bool) -> None:
         raise UsageError(f"the raw folder {settings.raw_dir} {what} (--raw-dir)")
     if settings.home.exists() and not settings.home.is_dir():
         raise UsageError(f"the home {settings.home} is not a folder (--home)")
+    if settings.on_spark and importlib.util.find_spec("pyspark") is None:
+        raise UsageError("--target spark needs dbt-spark and PySpark: pip install 'citytrade[spark]' (and a Java 17 runtime)")
     try:
         settings.ensure_dirs()
     except OSError as exc:
@@ -90,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         options.add_argument("--raw-dir", default=default, help="landing zone of release files (default data/raw)")
         options.add_argument("--home", default=default, help="folder for all state (env CITYTRADE_HOME, default .citytrade/)")
         options.add_argument("--debug", action="store_true", default=default or False, help="print the traceback of an error")
+        options.add_argument("--target", default=default, choices=TARGETS,
+                             help="dbt target the models build on (env CITYTRADE_DBT_TARGET, default duckdb; docs/scaling.md)")
         return options
 
     common = state_options(argparse.SUPPRESS)
@@ -214,7 +219,7 @@ def run_flow(settings: Settings, args) -> int:
         if progress is not None:
             progress.attach()
         try:
-            run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait)
+            run_pipeline(raw_dir=str(settings.raw_dir), home=str(settings.home), wait_for_lock=args.wait, target=settings.target)
         except PublishBlocked:
             print_summary(_last_report(settings))
             raise

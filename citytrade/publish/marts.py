@@ -22,8 +22,9 @@ class PublishResult:
 
 
 def list_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts of the warehouse: tables, or views over the Parquet of the tables Spark built (transform.spark)."""
     rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
+        "select table_name from information_schema.tables where table_schema = 'marts' "
         "and table_catalog = current_database() order by table_name"
     ).fetchall()
     return [name for (name,) in rows]

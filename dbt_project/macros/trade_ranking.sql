@@ -149,7 +149,7 @@ ranked as (
 lo_edges as (
 
     -- each area's lo, and each area's hi as a query sorted before the lo edges it ties with
-    select year, month_from, month_to, basis, cast(null as varchar) as area_code, total_lo_cny as edge, 1 as is_edge
+    select year, month_from, month_to, basis, cast(null as {{ dbt.type_string() }}) as area_code, total_lo_cny as edge, 1 as is_edge
     from ranked
     union all
     select year, month_from, month_to, basis, area_code, total_hi_cny as edge, 0 as is_edge
@@ -177,7 +177,7 @@ lo_below_hi as (
 hi_edges as (
 
     -- each area's hi, and each area's lo as a query sorted after the hi edges it ties with
-    select year, month_from, month_to, basis, cast(null as varchar) as area_code, total_hi_cny as edge, 1 as is_edge
+    select year, month_from, month_to, basis, cast(null as {{ dbt.type_string() }}) as area_code, total_hi_cny as edge, 1 as is_edge
     from ranked
     union all
     select year, month_from, month_to, basis, area_code, total_lo_cny as edge, 0 as is_edge
@@ -307,7 +307,7 @@ universe_by_province as (
         universe.province_code,
         count(*) as areas_in_province,
         count(ranked.area_code) as areas_reported_in_province,
-        coalesce(sum(ranked.total_lo_cny order by ranked.area_code), 0) as reported_lo_cny
+        coalesce({{ ordered_sum('ranked.total_lo_cny', 'ranked.area_code') }}, 0) as reported_lo_cny
 
     from periods
     cross join universe
@@ -355,9 +355,9 @@ pools as (
         sum(case when not remainders.is_province_total_known then remainders.areas_unreported else 0 end)
             as pool_areas_unreported,
         max(national.national_hi_cny)
-            - sum(case when remainders.is_province_total_known
-                then remainders.province_lo_cny else remainders.reported_lo_cny end
-                order by remainders.province_code) as pool_remainder_cny
+            - {{ ordered_sum('case when remainders.is_province_total_known
+                then remainders.province_lo_cny else remainders.reported_lo_cny end', 'remainders.province_code') }}
+                as pool_remainder_cny
 
     from remainders
     left join national
@@ -402,7 +402,7 @@ unreported_above as (
                 when bound_groups.remainder_cny <= 0 then 0
                 when ranked.total_lo_cny <= 0 then bound_groups.areas_unreported
                 else cast(least(
-                    cast(bound_groups.areas_unreported as double precision),
+                    cast(bound_groups.areas_unreported as {{ type_double() }}),
                     ceil(bound_groups.remainder_cny / ranked.total_lo_cny - 1e-9) - 1
                 ) as {{ dbt.type_bigint() }})
             end

@@ -99,13 +99,12 @@ def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postg
     admin.close()
 
     duckdb_settings = Settings.from_args(tmp_path / "raw", tmp_path / "duckdb-home")
-    pg_settings = Settings.from_args(tmp_path / "raw", tmp_path / "pg-home")
+    pg_settings = Settings.from_args(tmp_path / "raw", tmp_path / "pg-home", target="postgres")
     copied = _copy_inputs(sample_home / "warehouse.duckdb", duckdb_settings.warehouse_path, postgres.dsn("citytrade"))
     assert copied["raw.trade_observations"] > 0 and copied["raw.top100_entries"] > 0
 
     # ---- build: the same project, once per engine
     build_models(duckdb_settings, select=SELECTION)
-    monkeypatch.setenv("CITYTRADE_DBT_TARGET", "postgres")
     monkeypatch.setenv("CITYTRADE_PG_HOST", postgres.host)
     monkeypatch.setenv("CITYTRADE_PG_PORT", str(postgres.port))
     monkeypatch.setenv("CITYTRADE_PG_USER", postgres.user)
@@ -114,7 +113,6 @@ def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postg
     assert "city_trade_ranking" in statuses
     # a second build takes the incremental models' incremental path (delete+insert) on PostgreSQL too
     assert build_models(pg_settings, select=SELECTION)["int_trade_observations_sourced"] == "success"
-    monkeypatch.delenv("CITYTRADE_DBT_TARGET")
     duckdb_settings.apply_environment()
 
     # ---- compare every mart, row for row

@@ -3,12 +3,14 @@
 
     Incremental: a release's rows never change (release_id is the hash of its bytes), so each build aggregates
     only the releases loaded since the last one, not the tens of millions of rows already summed; a release
-    loaded again (a new loaded_at) replaces exactly its own rows (delete+insert on release_id).
+    loaded again (a new loaded_at) replaces exactly its own rows (delete+insert on release_id; on Spark, whose Parquet tables cannot delete, the
+    release's partition is overwritten).
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        partition_by=['release_id'] if target.type == 'spark' else none,
         unique_key='release_id',
         on_schema_change='sync_all_columns',
     )

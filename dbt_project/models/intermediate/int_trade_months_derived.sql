@@ -107,9 +107,9 @@ as_published as (
         filled.{{ measure }}_tolerance_cny,
         {%- endfor %}
         filled.observation_id,
-        cast(null as varchar) as previous_observation_id,
+        cast(null as {{ dbt.type_string() }}) as previous_observation_id,
         filled.release_id,
-        cast(null as varchar) as previous_release_id,
+        cast(null as {{ dbt.type_string() }}) as previous_release_id,
         filled.published_on,
         filled.is_synthetic
 

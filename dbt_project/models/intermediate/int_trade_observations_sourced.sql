@@ -6,13 +6,15 @@
 
     Incremental: a release's rows never change (release_id is the hash of its data file and sidecar), so a build
     adds the releases loaded since the last one, and a release loaded again (a new loaded_at) replaces exactly its
-    own rows (delete+insert on release_id). What depends on the seeds (the yuan values) is computed downstream,
+    own rows (delete+insert on release_id; on Spark, whose Parquet tables cannot delete, the
+    release's partition is overwritten). What depends on the seeds (the yuan values) is computed downstream,
     in tables, so a changed seed needs no full refresh here.
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        partition_by=['release_id'] if target.type == 'spark' else none,
         unique_key='release_id',
         on_schema_change='sync_all_columns',
     )

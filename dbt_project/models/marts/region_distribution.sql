@@ -123,7 +123,7 @@ final as (
         counts.cities_in_list_min,
         previous.cities_in_list as cities_in_list_prev,
         counts.cities_in_list - previous.cities_in_list as change_vs_prev_year,
-        100.0 * counts.cities_in_list / counts.list_size as share_of_list_pct,
+        100.0 * cast(counts.cities_in_list as {{ type_double() }}) / counts.list_size as share_of_list_pct,
         counts.list_size,
         counts.entries_published,
         counts.is_complete_list,

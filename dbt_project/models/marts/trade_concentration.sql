@@ -45,13 +45,13 @@ summed as (
         max(areas_in_universe) as areas_in_universe,
         max(coverage_of_national_pct) as coverage_of_national_pct,
         max(national_total_cny) as national_total_cny,
-        sum(total_cny order by area_code) as ranked_total_cny,
+        {{ ordered_sum('total_cny', 'area_code') }} as ranked_total_cny,
         {%- for n in top_n %}
-        sum(case when rank_total <= {{ n }} then total_cny end order by area_code) as top{{ n }}_total_cny,
+        {{ ordered_sum('case when rank_total <= ' ~ n ~ ' then total_cny end', 'area_code') }} as top{{ n }}_total_cny,
         count(case when rank_total <= {{ n }} and rank_best = rank_total and rank_worst = rank_total then 1 end)
             as top{{ n }}_certain_ranks,
         {%- endfor %}
-        10000 * sum(share_of_ranked * share_of_ranked order by area_code) as hhi_of_ranked
+        10000 * {{ ordered_sum('share_of_ranked * share_of_ranked', 'area_code') }} as hhi_of_ranked
 
     from with_market_share
     group by year, month_from, month_to, period_label, basis, is_synthetic

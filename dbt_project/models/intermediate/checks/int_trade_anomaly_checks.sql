@@ -197,8 +197,8 @@ final as (
         ) as growth_band_excess_pct,
         growth.area_label || ' ' || growth.period_label || ' (' || growth.basis || ', ' || growth.source_file
             || '): growth of ' || {{ format_number('growth.growth_pct', 1) }}
-            || '% is outside the plausible band ' || cast({{ var('growth_band_low_pct', -60) }} as varchar) || '% to +'
-            || cast({{ var('growth_band_high_pct', 150) }} as varchar) || '%' as growth_band_message,
+            || '% is outside the plausible band ' || cast({{ var('growth_band_low_pct', -60) }} as {{ dbt.type_string() }}) || '% to +'
+            || cast({{ var('growth_band_high_pct', 150) }} as {{ dbt.type_string() }}) || '%' as growth_band_message,
         scores.own_z,
         scores.peers_z,
         case when scores.own_z * scores.peers_z > 0 then

@@ -62,9 +62,9 @@ pairs as (
             || case when is_conflict
                 then 'releases published the same day disagree: '
                 else 'revised: ' end
-            || older_source_file || ' (published ' || cast(older_published_on as varchar) || ') gives '
+            || older_source_file || ' (published ' || cast(older_published_on as {{ dbt.type_string() }}) || ') gives '
             || {{ figure_text('older') }} || ' ' || unit_name || ', '
-            || source_file || ' (published ' || cast(published_on as varchar) || ') gives '
+            || source_file || ' (published ' || cast(published_on as {{ dbt.type_string() }}) || ') gives '
             || total_text || ' ' || unit_name as message,
         {{ figure_text('older') }} || ' ' || unit_name || ' (' || older_source_file || ')' as other_figure
 

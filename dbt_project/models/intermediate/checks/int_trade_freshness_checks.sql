@@ -70,11 +70,11 @@ final as (
         newest.newest_year,
         case when newest.newest_year is null then null else due.due_year - newest.newest_year end as years_overdue,
         due.level || ' full-year figures (' || due.basis || '): the newest loaded is '
-            || cast(newest.newest_year as varchar) || ' but ' || cast(due.due_year as varchar) || ' was due by '
-            || cast(cast(cast(cast(due.due_year + 1 as varchar) || '-01-01' as date) + due.lag_days as date) as varchar)
+            || cast(newest.newest_year as {{ dbt.type_string() }}) || ' but ' || cast(due.due_year as {{ dbt.type_string() }}) || ' was due by '
+            || cast(cast(cast(cast(due.due_year + 1 as {{ dbt.type_string() }}) || '-01-01' as date) + due.lag_days as date) as {{ dbt.type_string() }})
             || ' (' || due.publisher || '; ' || due.note || ')' as freshness_message,
-        cast(newest.newest_year as varchar) as freshness_observed,
-        cast(due.due_year as varchar) as freshness_expected
+        cast(newest.newest_year as {{ dbt.type_string() }}) as freshness_observed,
+        cast(due.due_year as {{ dbt.type_string() }}) as freshness_expected
 
     from due
     inner join newest

@@ -222,7 +222,7 @@ sum_comparisons as (
         end as excess_cny,
         case
             when sums.level = 'city' then
-                'the ' || cast(sums.children_count as varchar) || ' cities of ' || sums.area_label || ' listed for '
+                'the ' || cast(sums.children_count as {{ dbt.type_string() }}) || ' cities of ' || sums.area_label || ' listed for '
                 || sums.period_label || ' (' || sums.basis || ') add up to '
                 || {{ format_number('sums.children_total_in_unit', 'sums.children_total_decimals') }} || ' ' || sums.unit_name
                 || ', more than the province''s ' || sums.parent_text

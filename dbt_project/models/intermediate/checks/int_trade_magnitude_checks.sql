@@ -260,7 +260,7 @@ described as (
         case
             when likely_unit_label is not null then 'looks like ' || likely_unit_label || ' labelled as ' || unit_label
             when kind = 'rate' then 'looks like a figure converted at the CNY/USD rate twice or not at all'
-            else 'looks like a unit off by a factor of ' || cast(cast(factor as bigint) as varchar)
+            else 'looks like a unit off by a factor of ' || cast(cast(factor as bigint) as {{ dbt.type_string() }})
         end as mistake
 
     from best_match
@@ -327,8 +327,8 @@ final as (
             || ratios.total_text || ' ' || {{ unit_name('ratios.source_unit') }} || ' is '
             || case when named.direction > 0 then {{ format_number('ratios.ratio_to_expected', 1) }} || ' times'
                 else '1/' || {{ format_number('1 / ratios.ratio_to_expected', 1) }} || ' of' end
-            || ' what the same area''s figures of ' || cast(ratios.first_neighbour_year as varchar) || '-'
-            || cast(ratios.last_neighbour_year as varchar)
+            || ' what the same area''s figures of ' || cast(ratios.first_neighbour_year as {{ dbt.type_string() }}) || '-'
+            || cast(ratios.last_neighbour_year as {{ dbt.type_string() }})
             || case when ratios.other_basis is not null then ' and its ' || ratios.other_basis || ' figure' else '' end
             || ' suggest (about ' || {{ format_number('expected_figures.expected_in_unit', 'expected_figures.expected_decimals') }}
             || ' ' || {{ unit_name('ratios.source_unit') }} || '): '

@@ -10,7 +10,7 @@ source as (
 renamed as (
 
     select
-        release_id || '-' || cast(row_number as varchar) as entry_id,
+        release_id || '-' || cast(row_number as {{ dbt.type_string() }}) as entry_id,
         release_id,
         row_number,
         year,

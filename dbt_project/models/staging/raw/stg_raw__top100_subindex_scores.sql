@@ -10,8 +10,8 @@ source as (
 renamed as (
 
     select
-        release_id || '-' || cast(row_number as varchar) || '-' || subindex as subindex_score_id,
-        release_id || '-' || cast(row_number as varchar) as entry_id,
+        release_id || '-' || cast(row_number as {{ dbt.type_string() }}) || '-' || subindex as subindex_score_id,
+        release_id || '-' || cast(row_number as {{ dbt.type_string() }}) as entry_id,
         release_id,
         row_number,
         subindex,

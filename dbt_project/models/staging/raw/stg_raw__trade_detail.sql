@@ -16,7 +16,7 @@ units as (
 converted as (
 
     select
-        detail.release_id || '-' || cast(detail.row_number as varchar) as detail_id,
+        detail.release_id || '-' || cast(detail.row_number as {{ dbt.type_string() }}) as detail_id,
         detail.release_id,
         detail.row_number,
         detail.area_code,

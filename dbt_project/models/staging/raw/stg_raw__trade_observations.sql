@@ -22,9 +22,9 @@ units as (
 converted as (
 
     select
-        observations.release_id || '-' || cast(observations.row_number as varchar)
+        observations.release_id || '-' || cast(observations.row_number as {{ dbt.type_string() }})
         || case when count(*) over (partition by observations.release_id, observations.row_number) > 1
-            then '-' || cast(observations.month_from as varchar) || '-' || cast(observations.month_to as varchar)
+            then '-' || cast(observations.month_from as {{ dbt.type_string() }}) || '-' || cast(observations.month_to as {{ dbt.type_string() }})
             else '' end as observation_id,
         observations.release_id,
         observations.row_number,
