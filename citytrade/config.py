@@ -14,8 +14,8 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 DEFAULT_RAW_DIR = Path("data/raw")
 DEFAULT_HOME = Path(".citytrade")
-# DuckDB's own default is 80 % of the machine's memory: a build of a hundred million detail rows took most of it.
-# Bounded, a build spills to the temporary directory instead (dbt_project/profiles.yml has the same default).
+# DuckDB's own default is 80 % of the machine's memory, whatever else runs on it. Bounded, a build of a hundred
+# million detail rows spills to the temporary directory instead (dbt_project/profiles.yml has the same default).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 
 # Switches that keep every tool offline; applied before Prefect, dbt or GX are imported.

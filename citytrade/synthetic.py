@@ -447,7 +447,7 @@ def _detail_block(months: np.ndarray, counts: np.ndarray, months_to: list[int], 
     window_of_month = np.array([max(month, 2) for month in range(1, max(months_to) + 1)])  # month_to of each month's window
     for area in block:
         listed = np.maximum(counts[area], 1)  # a month in a window with no rows is still counted in the later ones
-        per_month = listed[np.searchsorted(months_to, window_of_month)]  # combinations listed, by month (1-based - 1)
+        per_month = listed[np.searchsorted(months_to, window_of_month)]  # combinations listed in each month's window, January first
         for window, month_to in enumerate(months_to):
             n = int(counts[area, window])
             if n == 0:
