@@ -16,6 +16,9 @@ SPARK_CONF_DIR = Path(__file__).resolve().parent / "transform" / "spark_conf"
 DEFAULT_RAW_DIR = Path("data/raw")
 DEFAULT_HOME = Path(".citytrade")
 TARGETS = ("duckdb", "spark", "postgres")
+# DuckDB's own default is 80 % of the machine's memory, whatever else runs on it. Bounded, a build of a hundred
+# million detail rows spills to the temporary directory instead (dbt_project/profiles.yml has the same default).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 
 # Switches that keep every tool offline; applied before Prefect, dbt or GX are imported.
 OFFLINE_ENV = {
@@ -123,7 +126,18 @@ class Settings:
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),
             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+            "CITYTRADE_DUCKDB_MEMORY_LIMIT": base.get("CITYTRADE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
         }
+
+
+def duckdb_config(database: Path) -> dict[str, str]:
+    """DuckDB's memory limit and spill folder for a warehouse file, from CITYTRADE_DUCKDB_MEMORY_LIMIT and
+    CITYTRADE_DUCKDB_TEMP_DIR (default: `<file>.tmp`, DuckDB's own). dbt's profile gives its connection the same
+    (`config_options`): DuckDB opens a file in one process with one configuration only."""
+    return {
+        "memory_limit": os.environ.get("CITYTRADE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        "temp_directory": os.environ.get("CITYTRADE_DUCKDB_TEMP_DIR") or f"{database}.tmp",
+    }
 
 
 def dbt_project_files() -> list[Path]:

@@ -2,9 +2,10 @@
 
 Every release says `synthetic: true` in its sidecar. The figures are built top-down so the hierarchy holds
 (provinces sum to the nation, the cities of a province to at most the province), with yearly growth, a Spring
-Festival dip in January-February and the rounding customs use. Optional detail by partner region and HS section
-(`citytrade-detail-v1`) scales a landing zone to tens of millions of rows; optional faults come with a
-ground-truth file saying which file and row carry which fault.
+Festival dip in January-February and the rounding customs use. Optional detail by partner and HS section
+(`citytrade-detail-v1`, both bases) scales a landing zone to exactly the rows asked for, a hundred million and more,
+each area's window adding up to its totals; optional faults come with a ground-truth file saying which file and row
+carry which fault.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +39,22 @@ UNITS = (("100m_yuan", 2, 0.6), ("100m_yuan", 1, 0.15), ("10k_yuan", 0, 0.15), (
 NATION_UNITS = (("100m_yuan", 1, 0.7), ("trillion_yuan", 2, 0.3))
 LABEL_STYLES = ("zh", "en", "code")
 
-PARTNER_REGIONS = (
-    "ASEAN", "European Union", "United States", "Japan", "South Korea", "Hong Kong", "Taiwan", "Australia", "Russia",
-    "Brazil", "India", "United Kingdom", "Middle East", "Africa", "Latin America (other)", "Central Asia",
-    "Oceania (other)", "Europe (other)", "Canada", "Mexico", "Other",
+# Partner countries and regions, roughly by their trade with China: a detail window lists the first ones.
+PARTNERS = (
+    "United States", "Hong Kong", "Japan", "South Korea", "Taiwan", "Vietnam", "Germany", "Australia", "Russia", "Malaysia",
+    "Brazil", "India", "Indonesia", "Thailand", "Netherlands", "Singapore", "Mexico", "Saudi Arabia", "United Kingdom",
+    "Philippines", "France", "Canada", "Italy", "United Arab Emirates", "Chile", "Switzerland", "Iraq", "Kazakhstan",
+    "Turkey", "Spain", "Poland", "Bangladesh", "Peru", "South Africa", "Belgium", "Pakistan", "Oman", "Kuwait", "Qatar",
+    "Iran", "Angola", "Nigeria", "Argentina", "Colombia", "Israel", "Egypt", "Sweden", "Czech Republic", "Cambodia",
+    "Myanmar", "Ireland", "Denmark", "Austria", "Hungary", "Kyrgyzstan", "Mongolia", "New Zealand", "Finland", "Norway",
+    "Ukraine", "Sri Lanka", "Laos", "Algeria", "Ghana", "Kenya", "Morocco", "Ecuador", "Panama", "Venezuela",
+    "Uzbekistan", "Romania", "Portugal", "Greece", "Slovakia", "Tanzania", "Ethiopia", "DR Congo", "Congo", "Zambia",
+    "Guinea", "Liberia", "Mozambique", "Cote d'Ivoire", "Cameroon", "Senegal", "Gabon", "Nepal", "Jordan", "Lebanon",
+    "Bahrain", "Azerbaijan", "Turkmenistan", "Tajikistan", "Georgia", "Belarus", "Serbia", "Slovenia", "Croatia",
+    "Bulgaria", "Lithuania", "Latvia", "Estonia", "Luxembourg", "Malta", "Cyprus", "Iceland", "Uruguay", "Paraguay",
+    "Bolivia", "Costa Rica", "Guatemala", "Dominican Republic", "Honduras", "Cuba", "Jamaica", "Trinidad and Tobago",
+    "Papua New Guinea", "Fiji", "Brunei", "Macao", "Mauritania", "Sudan", "Libya", "Tunisia", "Madagascar", "Zimbabwe",
+    "Uganda", "Benin", "Togo", "Sierra Leone",
 )  # fmt: skip
 HS_SECTIONS = tuple(f"S{number:02d}" for number in range(1, 22))  # HS sections I-XXI
 
@@ -220,9 +232,13 @@ def generate(
         raise ValueError("--years must be at least 1")
     if last_year_months is not None and not 2 <= last_year_months <= 12:
         raise ValueError("--months must be 2..12 (January and February are published together)")
+    if detail_rows < 0:
+        raise ValueError("--detail-rows cannot be negative")
+    areas = load_areas()
+    if detail_rows > detail_capacity(areas, years, last_year_months):  # before anything is written
+        raise ValueError(_too_many_detail_rows(detail_rows, areas, years, last_year_months))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    areas = load_areas()
     model = Model(seed, start_year, areas)
     duplicate_en = _duplicates([row["name_en"] for row in [areas.nation, *areas.provinces, *areas.cities]])
     summary = GenerateSummary()
@@ -250,7 +266,7 @@ def generate(
                 summary.files += 1
                 written.append((path, basis))
 
-    # ---- detail by partner region and HS section
+    # ---- detail by partner and HS section
     if detail_rows > 0:
         summary.detail_rows, summary.detail_files = _write_detail(out, model, areas, seed, start_year, years, last_year_months, detail_rows)
 
@@ -307,63 +323,145 @@ def _write_release(
     return len(rows)
 
 
+def detail_capacity(areas: Areas, years: int, last_year_months: int | None) -> int:
+    """The most detail rows a landing zone of these years can hold: one row per area, window, basis, partner and
+    HS section."""
+    windows = sum(len(release_months(i, years, last_year_months)) for i in range(years))
+    return windows * (len(areas.provinces) + len(areas.cities)) * len(BASES) * len(PARTNERS) * len(HS_SECTIONS)
+
+
+def _too_many_detail_rows(target: int, areas: Areas, years: int, last_year_months: int | None) -> str:
+    windows = sum(len(release_months(i, years, last_year_months)) for i in range(years))
+    return (f"--detail-rows {target} is more than {years} year(s) of releases can hold: at most {detail_capacity(areas, years, last_year_months)} "
+            f"({len(areas.provinces) + len(areas.cities)} areas x {windows} windows x {len(BASES)} bases x {len(PARTNERS)} partners "
+            f"x {len(HS_SECTIONS)} HS sections); add --years or ask for fewer")  # fmt: skip
+
+
+def _combinations() -> tuple[np.ndarray, np.ndarray]:
+    """(partner index, section index) of every detail combination, in the order a release lists them: square shells
+    (the first k combinations are k**2 = the first k partners by the first k sections), then one partner at a time.
+    A window of n rows gives the first n, so a small request covers the biggest partners and sections evenly."""
+    partner, section = np.meshgrid(np.arange(len(PARTNERS)), np.arange(len(HS_SECTIONS)), indexing="ij")
+    partner, section = partner.ravel(), section.ravel()
+    order = np.lexsort((section, partner, np.maximum(partner, section)))
+    return partner[order], section[order]
+
+
+def _rows_per_window(windows: list[tuple[int, int, list[int]]], n_areas: int, target: int) -> dict[tuple[int, int], np.ndarray]:
+    """How many rows each (year, basis) file gives each area and window so that they add up to `target` exactly:
+    the same count everywhere, one more in the windows that come first in (windows before the year's last,
+    year, basis, area) order. Within an area's year a window never has fewer rows than the one before it, so
+    that every row's year-to-date figure grows through the year as the totals do."""
+    keys, shapes = [], []
+    for year_index, basis_index, months in windows:
+        count = len(months)
+        from_end = np.repeat((count - 1 - np.arange(count))[None, :], n_areas, axis=0)
+        keys.append(np.stack([from_end.ravel(), np.full(from_end.size, year_index), np.full(from_end.size, basis_index),
+                              np.repeat(np.arange(n_areas), count)]))  # fmt: skip
+        shapes.append((n_areas, count))
+    key = np.concatenate(keys, axis=1)
+    base, extra = divmod(target, key.shape[1])
+    rank = np.empty(key.shape[1], dtype=np.int64)
+    rank[np.lexsort(key[::-1])] = np.arange(key.shape[1])
+    counts = base + (rank < extra)
+    result, start = {}, 0
+    for (year_index, basis_index, _), shape in zip(windows, shapes):
+        size = shape[0] * shape[1]
+        result[(year_index, basis_index)] = counts[start : start + size].reshape(shape)
+        start += size
+    return result
+
+
+# Areas per block of a detail file held in memory at once: a few hundred thousand rows whatever the request.
+DETAIL_AREAS_PER_BLOCK = 16
+
+
 def _write_detail(out: Path, model: Model, areas: Areas, seed: int, start_year: int, years: int, last_year_months: int | None, target: int) -> tuple[int, int]:
-    """One detail file per year: area x ytd window x partner region x HS section, in 10k yuan, written by DuckDB."""
-    import duckdb
+    """One detail file per year and basis: area x ytd window x partner x HS section, in 10k yuan, exactly `target`
+    rows. Each area's window is split among its first n partner x section combinations by fixed weights, month by
+    month, so a window's rows add up to the area's year-to-date exports and imports (before rounding to 10k yuan).
+    Written a block of areas at a time: memory stays bounded at any size."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
 
-    rows_per_partner = sum(len(release_months(i, years, last_year_months)) for i in range(years)) * (len(areas.provinces) + len(areas.cities)) * len(HS_SECTIONS)
-    partners = PARTNER_REGIONS[: max(1, min(len(PARTNER_REGIONS), math.ceil(target / rows_per_partner)))]
-    codes = np.array([row["area_code"] for row in [*areas.provinces, *areas.cities]])
-    base = np.random.default_rng([seed, 1])
-    partner_share = base.dirichlet(np.full(len(partners), 2.0), len(codes))  # (areas, partners)
-    section_share = base.dirichlet(np.full(len(HS_SECTIONS), 1.0), len(codes))  # (areas, sections)
-    n_part, n_sec = len(partners), len(HS_SECTIONS)
+    rows = [*areas.provinces, *areas.cities]
+    codes = pa.array([row["area_code"] for row in rows])
+    partner_names, section_names = pa.array(PARTNERS), pa.array(HS_SECTIONS)
+    partner_of, section_of = _combinations()
+    windows = [(i, b, release_months(i, years, last_year_months)) for i in range(years) for b in range(len(BASES))]
+    counts = _rows_per_window(windows, len(rows), target)
+    # Fixed weights per basis and area: partners fall off with their rank (as trade does), sections vary.
+    base = np.random.default_rng([seed, 3])
+    rank_weight = 1.0 / np.arange(1, len(PARTNERS) + 1) ** 1.1
+    weights = {
+        basis: (rank_weight[None, :] * base.lognormal(0.0, 0.6, (len(rows), len(PARTNERS))))[:, partner_of]
+        * base.dirichlet(np.full(len(HS_SECTIONS), 1.0), len(rows))[:, section_of]
+        for basis in BASES
+    }  # (areas, combinations) in listing order
+    cumulative = {basis: np.cumsum(weight, axis=1) for basis, weight in weights.items()}
+    schema = pa.schema([("area", pa.string()), ("year", pa.int32()), ("month_from", pa.int8()), ("month_to", pa.int8()),
+                        ("partner_region", pa.string()), ("hs_section", pa.string()), ("exports", pa.int64()), ("imports", pa.int64())])  # fmt: skip
+    options = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
     total_rows = files = 0
-    con = duckdb.connect()
-    for year_index in range(years):
-        year = start_year + year_index
-        current = model.year(year)["firm_location"]
-        months = np.concatenate([current["prov"], current["city"]], axis=1)  # (2, areas, 12)
-        blocks = []
-        for month_to in release_months(year_index, years, last_year_months):
-            ytd = months[:, :, :month_to].sum(axis=2)  # (2, areas)
-            share = partner_share[:, :, None] * section_share[:, None, :]  # (areas, partners, sections)
-            exports = np.round(ytd[0][:, None, None] * share / 1e4).astype(np.int64).ravel()
-            imports = np.round(ytd[1][:, None, None] * share / 1e4).astype(np.int64).ravel()
-            n = len(exports)
-            blocks.append({
-                "area": np.repeat(codes, n_part * n_sec),
-                "year": np.full(n, year, dtype=np.int32),
-                "month_from": np.full(n, 1, dtype=np.int8),
-                "month_to": np.full(n, month_to, dtype=np.int8),
-                "partner_region": np.tile(np.repeat(np.array(partners), n_sec), len(codes)),
-                "hs_section": np.tile(np.array(HS_SECTIONS), len(codes) * n_part),
-                "exports": exports,
-                "imports": imports,
-            })  # fmt: skip
-        frame = {key: np.concatenate([block[key] for block in blocks]) for key in blocks[0]}
-        import pandas as pd
-
-        table = pd.DataFrame(frame)
-        path = out / "detail" / str(year) / f"detail_{year}.csv"
+    for year_index, basis_index, months_to in windows:
+        year, basis = start_year + year_index, BASES[basis_index]
+        current = model.year(year)[basis]
+        months = np.concatenate([current["prov"], current["city"]], axis=1)  # (2, areas, 12): exports, imports by month
+        file_counts = counts[(year_index, basis_index)]  # (areas, windows)
+        path = out / "detail" / str(year) / f"detail_{basis}_{year}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        con.register("detail_rows", table)
-        con.execute(f"copy (select * from detail_rows) to '{path}' (header, delimiter ',')")
-        con.unregister("detail_rows")
+        with pa_csv.CSVWriter(str(path), schema, write_options=options) as writer:
+            for first in range(0, len(rows), DETAIL_AREAS_PER_BLOCK):
+                block = _detail_block(months, file_counts, months_to, weights[basis], cumulative[basis], range(first, min(first + DETAIL_AREAS_PER_BLOCK, len(rows))))
+                if block is None:
+                    continue
+                area, month_to, combination, exports, imports = block
+                n = len(area)
+                writer.write_table(pa.table({
+                    "area": codes.take(area), "year": pa.array(np.full(n, year, dtype=np.int32)),
+                    "month_from": pa.array(np.ones(n, dtype=np.int8)), "month_to": pa.array(month_to.astype(np.int8)),
+                    "partner_region": partner_names.take(partner_of[combination]), "hs_section": section_names.take(section_of[combination]),
+                    "exports": pa.array(exports), "imports": pa.array(imports),
+                }, schema=schema))  # fmt: skip
+                total_rows += n
         _write_sidecar(path, {
             "format": DETAIL_FORMAT,
             "publisher": PUBLISHER,
-            "title": f"Synthetic trade by partner region and HS section, {year}",
+            "title": f"Synthetic trade by partner and HS section, {basis.replace('_', ' ')}, {year}",
             "published_on": _published_on(year, 12).isoformat(),
             "unit": "10k_yuan",
-            "basis": "firm_location",
+            "basis": basis,
             "synthetic": True,
             "notes": f"generated by `citytrade generate --seed {seed}`; not real figures",
         })  # fmt: skip
-        total_rows += len(table)
         files += 1
-    con.close()
     return total_rows, files
+
+
+def _detail_block(months: np.ndarray, counts: np.ndarray, months_to: list[int], weight: np.ndarray, cumulative: np.ndarray, block: range):
+    """The rows of some areas' windows: (area index, month_to, combination index, exports, imports), or None.
+
+    A month's value is split among the combinations listed in the window ending with it (January with February's),
+    so a row's year-to-date value is the sum over the months since January of its share of each."""
+    pieces = []
+    window_of_month = np.array([max(month, 2) for month in range(1, max(months_to) + 1)])  # month_to of each month's window
+    for area in block:
+        listed = np.maximum(counts[area], 1)  # a month in a window with no rows is still counted in the later ones
+        per_month = listed[np.searchsorted(months_to, window_of_month)]  # combinations listed in each month's window, January first
+        for window, month_to in enumerate(months_to):
+            n = int(counts[area, window])
+            if n == 0:
+                continue
+            # Month t reached the first per_month[t] combinations (<= n: counts never fall through a year).
+            share_sum = np.zeros((2, n))
+            for reach in np.unique(per_month[:month_to]):  # one or two: a year's windows list n or n + 1 rows
+                reached = months[:, area, :month_to][:, per_month[:month_to] == reach].sum(axis=1)
+                share_sum[:, :reach] += reached[:, None] / cumulative[area, reach - 1]
+            values = weight[area, :n][None, :] * share_sum / 1e4  # 10k yuan
+            pieces.append((np.full(n, area), np.full(n, month_to), np.arange(n), np.round(values[0]).astype(np.int64), np.round(values[1]).astype(np.int64)))
+    if not pieces:
+        return None
+    return tuple(np.concatenate(column) for column in zip(*pieces))
 
 
 def _inject_faults(out: Path, written: list[tuple[Path, str]], seed: int, count: int) -> list[dict]:

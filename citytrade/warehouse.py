@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+from citytrade.config import duckdb_config
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -176,8 +177,9 @@ create table if not exists audit.alerts (
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The warehouse with its memory limit and spill folder (config.duckdb_config), as dbt opens it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config(path))
 
 
 # Columns added since a warehouse may have been created: `create table if not exists` leaves an old table as it is.

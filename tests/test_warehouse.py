@@ -1,5 +1,5 @@
 """The build warehouse: a warehouse created before a raw column existed gains it when opened, keeping its rows; a
-run lets go of the file when it ends."""
+run lets go of the file when it ends; DuckDB's memory and spill folder are citytrade's settings."""
 
 from __future__ import annotations
 
@@ -35,3 +35,17 @@ def test_a_finished_run_holds_the_warehouse_no_more(sample_home):
         [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"], capture_output=True, text=True, timeout=60
     )
     assert writer.returncode == 0, writer.stderr[-500:]
+
+
+def test_the_warehouse_is_opened_with_a_bounded_memory_and_its_own_spill_folder(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.delenv("CITYTRADE_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("CITYTRADE_DUCKDB_TEMP_DIR", raising=False)
+    with warehouse.connect(path) as con:  # the defaults: 4GB (DuckDB's own would be 80 % of RAM), beside the file
+        assert con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone() == (
+            "3.7 GiB", f"{path}.tmp")
+    monkeypatch.setenv("CITYTRADE_DUCKDB_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("CITYTRADE_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    with warehouse.connect(path) as con:
+        assert con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone() == (
+            "488.2 MiB", str(tmp_path / "spill"))

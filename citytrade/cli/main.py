@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
     generate.add_argument("--start-year", type=int, default=2018, help="first year (default 2018)")
     generate.add_argument("--months", type=int, default=None, help="the last year only through this month (2-12)")
-    generate.add_argument("--detail-rows", type=int, default=0, help="also write at least this many citytrade-detail-v1 rows")
+    generate.add_argument("--detail-rows", type=int, default=0, help="also write exactly this many citytrade-detail-v1 rows (an error if the years cannot hold them)")
     generate.add_argument("--faults", type=int, default=0, help="inject this many faults, listed in <out>/FAULTS.json")
     generate.set_defaults(handler=cmd_generate)
     return parser

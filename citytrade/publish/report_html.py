@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+from citytrade import warehouse
 from citytrade.config import Settings
 
 REPORT_NAME = "report.html"
@@ -396,7 +397,7 @@ def _open_alerts_from_warehouse(settings: Settings, run_id: str | None) -> list[
     if run_id is None or not settings.warehouse_path.exists():
         return None
     try:
-        con = duckdb.connect(str(settings.warehouse_path))
+        con = warehouse.connect(settings.warehouse_path)  # the configuration of the run's own connections
     except duckdb.IOException:
         return None
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from citytrade.ingest.areas import default_resolver
-from citytrade.synthetic import FAULTS_FILE, generate
+from citytrade.synthetic import FAULTS_FILE, HS_SECTIONS, PARTNERS, detail_capacity, generate, load_areas
 from citytrade.ingest.releases import discover_releases, read_sidecar
 from citytrade.ingest.units import known_units
 from conftest import run_cli, run_flow
@@ -188,7 +188,7 @@ def test_generated_releases_run_through_the_pipeline_and_the_gate_finds_every_fa
 
     detail_rows = con.execute("select count(*), sum(exports_value + imports_value) * 1e4 from raw.trade_detail").fetchone()
     con.close()
-    assert detail_rows[0] >= 50000
+    assert detail_rows[0] == 50000
     import duckdb
 
     published = duckdb.connect(str(home / "published" / "citytrade.duckdb"), read_only=True)
@@ -196,4 +196,74 @@ def test_generated_releases_run_through_the_pipeline_and_the_gate_finds_every_fa
     synthetic = published.execute("select count(*) from marts.releases").fetchone()[0]
     published.close()
     assert mart_total == pytest.approx(detail_rows[1], rel=1e-9)
-    assert synthetic == 2 * 11 * 3 + 2
+    assert synthetic == 2 * 11 * 3 + 2 * 2  # and a detail file per year and basis
+
+
+# ---- detail rows: exactly as many as asked for, adding up to the totals
+
+
+def _detail(folder: Path) -> list[dict]:
+    return [row for path in sorted(folder.glob("detail/*/*.csv")) for row in _read(path)]
+
+
+def test_detail_rows_above_the_old_cap_are_written_exactly(tmp_path):
+    # One window (January-February of one year): partner regions x HS sections capped this zone at 364 x 21 x 21 =
+    # 160,524 rows, and a bigger request got that many without a word.
+    out = tmp_path / "raw"
+    summary = generate(out, years=1, seed=3, last_year_months=2, detail_rows=200_001)
+    rows = _detail(out)
+    assert summary.detail_rows == len(rows) == 200_001
+    assert summary.detail_files == 2  # one per basis
+    for path in out.glob("detail/*/*.csv"):  # each area, window, partner and section once per file (basis)
+        keys = [(row["area"], row["month_to"], row["partner_region"], row["hs_section"]) for row in _read(path)]
+        assert len(set(keys)) == len(keys) > 99_000
+    # 274-275 rows per area and basis: the biggest 17 partners by the first 17 sections, not one partner by all 21.
+    assert {row["partner_region"] for row in rows} == set(PARTNERS[:17])
+    assert {row["hs_section"] for row in rows} == set(HS_SECTIONS[:17])
+
+
+def test_a_detail_request_the_years_cannot_hold_fails_with_one_line_and_writes_nothing(tmp_path):
+    capacity = detail_capacity(load_areas(), years=1, last_year_months=2)
+    out = tmp_path / "raw"
+    result = run_cli("generate", "--out", str(out), "--years", "1", "--months", "2", "--detail-rows", str(capacity + 1),
+                     "--home", str(tmp_path / "home"))  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"citytrade: --detail-rows {capacity + 1} is more than 1 year(s) of releases can hold: at most {capacity} "
+        "(364 areas x 1 windows x 2 bases x 130 partners x 21 HS sections); add --years or ask for fewer"
+    ]
+    assert not out.exists()
+    assert generate(out, years=1, seed=3, last_year_months=2, detail_rows=capacity).detail_rows == capacity
+
+
+def test_detail_windows_add_up_to_the_area_totals_and_never_decrease(tmp_path):
+    out = tmp_path / "raw"
+    generate(out, years=1, seed=4, detail_rows=30_001)  # 3 or 4 rows per area, window and basis
+    resolver = default_resolver()
+    # Year to date, every figure grows (or holds) from one window to the next, within its rounding.
+    by_figure: dict[tuple, list[tuple[int, int, int]]] = defaultdict(list)
+    for basis in ("firm_location", "destination_source"):
+        for row in _read(out / "detail" / "2018" / f"detail_{basis}_2018.csv"):
+            by_figure[(basis, row["area"], row["partner_region"], row["hs_section"])].append((int(row["month_to"]), int(row["exports"]), int(row["imports"])))
+    for figure, windows in by_figure.items():
+        windows.sort()
+        for (_, exports, imports), (_, next_exports, next_imports) in zip(windows, windows[1:]):
+            assert next_exports >= exports - 1 and next_imports >= imports - 1, figure
+    # Each window's rows add up to the area's exports and imports of the citytrade-v1 release of the same basis.
+    for basis in ("firm_location", "destination_source"):
+        detail: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
+        for row in _read(out / "detail" / "2018" / f"detail_{basis}_2018.csv"):
+            entry = detail[(row["area"], int(row["month_to"]))]
+            entry[0] += int(row["exports"])
+            entry[1] += int(row["imports"])
+            entry[2] += 1
+        assert sum(entry[2] for entry in detail.values()) > 14_000
+        for month in (2, 7, 12):
+            path = out / basis / "2018" / f"{basis}_2018_{month:02d}.csv"
+            unit = read_sidecar(path.with_name(path.stem + ".meta.yaml"))["unit"]
+            for release_row in _read(path):
+                exports, imports, count = detail[(resolver.resolve(release_row["area"]), month)]
+                slack = count * Decimal(5000)  # each detail row rounded to 10k yuan
+                for part, value in (("exports", exports), ("imports", imports)):
+                    gap = abs(_yuan(release_row[part], unit) - Decimal(value) * 10_000)
+                    assert gap <= _half_step(release_row[part], unit) + slack, (path, release_row["area"], part, gap)

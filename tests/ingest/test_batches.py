@@ -29,7 +29,7 @@ def test_each_release_is_reported_after_its_commit_and_keeps_its_own_load_time(r
 
     def progress(done, total, path, outcome):
         # the same database instance as the ingest's: what it has committed, and nothing it has not
-        with duckdb.connect(str(warehouse_path)) as reader:
+        with warehouse.connect(warehouse_path) as reader:
             committed = reader.execute("select count(*) from raw.releases where path = ?", [path]).fetchone()[0]
         seen.append((done, total, path, outcome, committed))
 
