@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from citytrade import pipeline, scheduling
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from citytrade import config, pipeline, scheduling
 from citytrade.config import Settings
+from citytrade.ingest import load
+from citytrade.ingest.areas import AreaResolver
+from citytrade.ingest.releases import Release
 from citytrade.publish.summaries import rankings_markdown, validation_markdown
 from citytrade.quality import gates, notify
 
@@ -31,9 +37,63 @@ def report_dbt_nodes(stage: str, statuses: dict[str, str]) -> None:
     create_table_artifact(key=f"dbt-nodes-{stage}", table=rows, description=f"dbt nodes of the {stage} build and their status")
 
 
+@task(name="parse releases", cache_policy=NO_CACHE, persist_result=False)
+def parse_releases(releases: list[Release], resolver: AreaResolver | None) -> list:
+    return load.parse_releases(releases, resolver)
+
+
+class TaskRunnerParsePool:
+    """The ingest's parse pool (citytrade.ingest.load.ParsePool) on a Prefect task runner: each submission is one
+    run of the task `parse releases`, for up to load.PARSE_CHUNK_RELEASES releases.
+
+    By default a ProcessPoolTaskRunner: parsing is Python, which threads run one at a time (the GIL). On a cluster,
+    prefect-dask's DaskTaskRunner (`DaskTaskRunner(address=...)`) fits the same place, as make_runner: any
+    TaskRunner whose futures' result() gives the task's return value does. The runner is made when the pool is
+    entered, that is only for a landing zone large enough to be parsed in parallel."""
+
+    def __init__(self, make_runner: Callable[[], TaskRunner], workers: int):
+        self.make_runner, self.workers = make_runner, workers
+        self.runner: TaskRunner | None = None
+
+    def __enter__(self) -> "TaskRunnerParsePool":
+        self.runner = self.make_runner()
+        self.runner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.runner.__exit__(*exc_info)  # shuts the pool down: its workers end, also on Ctrl-C
+
+    def submit(self, releases: list[Release], resolver: AreaResolver | None):
+        return self.runner.submit(parse_releases, {"releases": releases, "resolver": resolver})
+
+
+def use_prefect_api(api_url: str) -> None:
+    """In a parse worker process, before its first task: report to the API of the run that started it. Without it
+    a worker of a run on Prefect's ephemeral API (no PREFECT_API_URL) starts an ephemeral API server of its own, 5 s
+    of its first task."""
+    os.environ.setdefault("PREFECT_API_URL", api_url)
+
+
+def process_pool_runner(workers: int) -> ProcessPoolTaskRunner:
+    with get_client(sync_client=True) as client:
+        api_url = str(client.api_url)
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=use_prefect_api, initargs=(api_url,))
+
+
+def parse_pool() -> TaskRunnerParsePool | None:
+    """The parse pool the settings ask for (CITYTRADE_PARSE_WORKERS, CITYTRADE_PARSE_RUNNER), or None: one at a time.
+    Nothing starts until a landing zone is large enough to be worth it (load.PARALLEL_PARSE_MIN_RELEASES)."""
+    workers = config.parse_workers()
+    if workers <= 1:
+        return None
+    if config.parse_runner() == "thread":
+        return TaskRunnerParsePool(lambda: ThreadPoolTaskRunner(max_workers=workers), workers)
+    return TaskRunnerParsePool(lambda: process_pool_runner(workers), workers)
+
+
 @task(name="ingest releases", **TRANSIENT_RETRIES)
 def ingest(settings: Settings, run_id: str):
-    return pipeline.ingest_stage(settings, run_id)
+    return pipeline.ingest_stage(settings, run_id, parse_pool=parse_pool())
 
 
 @task(name="dbt build (pre-gate)", **TRANSIENT_RETRIES)
