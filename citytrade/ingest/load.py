@@ -295,9 +295,14 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
             yield release, parse_release(release, resolver)
         return
     shipped = None if resolver is None or resolver is default_resolver() else resolver  # a worker builds the default
-    chunks = (releases[start : start + PARSE_CHUNK_RELEASES] for start in range(0, len(releases), PARSE_CHUNK_RELEASES))
+    # The first chunk is parsed here while the workers start (a second or more), which this process would spend waiting.
+    head, rest = releases[:PARSE_CHUNK_RELEASES], releases[PARSE_CHUNK_RELEASES:]
+    chunks = (rest[start : start + PARSE_CHUNK_RELEASES] for start in range(0, len(rest), PARSE_CHUNK_RELEASES))
     with pool:
         window = deque((chunk, pool.submit(chunk, shipped)) for chunk in islice(chunks, pool.workers + PARSE_CHUNKS_AHEAD_BEYOND_WORKERS))
+        local_resolver = resolver or default_resolver()
+        for release in head:
+            yield release, parse_release(release, local_resolver)
         while window:
             chunk, future = window.popleft()
             outcomes = future.result()
