@@ -235,12 +235,19 @@ def parse_release(release: Release, resolver: AreaResolver | None = None) -> Par
         return None, str(exc)
 
 
-def parse_releases(releases: list[Release], resolver: AreaResolver | None = None) -> list[tuple[dict, ParseOutcome]]:
+def parse_releases(releases: list[Release], resolver: AreaResolver | None = None,
+                   stopped: Callable[[], bool] | None = None) -> list[tuple[dict, ParseOutcome]]:  # fmt: skip
     """Parse several releases, in order: one submission to a worker (the default resolver is built there, once).
 
     Each comes with its sidecar fields as the parse left them (dates read as dates, require_common_fields), which
-    the load records: a worker parses a copy of the release, whose changes would otherwise stay in the worker."""
-    return [(release.meta, parse_release(release, resolver)) for release in releases]
+    the load records: a worker parses a copy of the release, whose changes would otherwise stay in the worker.
+    Once stopped() is true (the run is being interrupted) it returns what it has at once: nobody will read it."""
+    parsed = []
+    for release in releases:
+        if stopped is not None and stopped():
+            break
+        parsed.append((release.meta, parse_release(release, resolver)))
+    return parsed
 
 
 def releases_to_parse(releases: list[Release], known: dict[str, str]) -> list[Release]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 from concurrent.futures import Future
 
 import duckdb
 import pytest
-from citytrade import synthetic
+from citytrade import config, synthetic
 from citytrade.ingest import load
 from citytrade.ingest.releases import discover_releases
 from conftest import write_release
@@ -125,3 +126,21 @@ def test_a_small_landing_zone_is_parsed_here_without_starting_a_pool(raw_dir):
     pool = InlinePool()
     parsed = list(load.parse_in_order(discover_releases(raw_dir), None, pool))
     assert len(parsed) == load.PARALLEL_PARSE_MIN_RELEASES - 1 and not pool.entered
+
+
+def test_an_interrupted_parse_returns_what_it_has_at_once(raw_dir):
+    for index in range(3):
+        write_release(raw_dir, f"r{index}.csv", f"area,year,month_from,month_to,total\nShenzhen,2024,1,12,{index}.5\n")
+    answers = iter([False, True, True])
+    parsed = load.parse_releases(discover_releases(raw_dir), None, stopped=lambda: next(answers))
+    assert [meta["published_on"].isoformat() for meta, _ in parsed] == ["2026-01-20"]  # one parsed, dates read as dates
+
+
+def test_the_parse_workers_setting():
+    assert config.parse_workers({"CITYTRADE_PARSE_WORKERS": "0"}) == 0
+    assert config.parse_workers({"CITYTRADE_PARSE_WORKERS": " 3 "}) == 3
+    assert config.parse_workers({}) == (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="CITYTRADE_PARSE_WORKERS must be a whole number"):
+        config.parse_workers({"CITYTRADE_PARSE_WORKERS": "many"})
+    with pytest.raises(ValueError, match="CITYTRADE_PARSE_RUNNER must be one of process, thread"):
+        config.parse_runner({"CITYTRADE_PARSE_RUNNER": "dask"})
