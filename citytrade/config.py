@@ -30,6 +30,30 @@ OFFLINE_ENV = {
 }
 
 
+PARSE_RUNNERS = ("process", "thread")
+
+
+def parse_workers(environ: Mapping[str, str] = os.environ) -> int:
+    """How many workers parse a large landing zone: CITYTRADE_PARSE_WORKERS, by default one per CPU; 0 or 1 parses
+    one release at a time in the run's own process."""
+    value = environ.get("CITYTRADE_PARSE_WORKERS", "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ValueError(f"CITYTRADE_PARSE_WORKERS must be a whole number of workers (0 or 1: one at a time), not '{value}'") from None
+
+
+def parse_runner(environ: Mapping[str, str] = os.environ) -> str:
+    """Where those workers run: CITYTRADE_PARSE_RUNNER `process` (default: parsing is Python, held by the GIL in
+    threads) or `thread`."""
+    value = environ.get("CITYTRADE_PARSE_RUNNER", "").strip() or PARSE_RUNNERS[0]
+    if value not in PARSE_RUNNERS:
+        raise ValueError(f"CITYTRADE_PARSE_RUNNER must be one of {', '.join(PARSE_RUNNERS)}, not '{value}'")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a run reads releases from and keeps all of its state."""

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
 from citytrade import warehouse
 from citytrade.config import Settings
-from citytrade.ingest.load import IngestSummary, ingest_releases
+from citytrade.ingest.load import IngestSummary, ParsePool, ingest_releases
 from citytrade.scheduling import pause_point
 from citytrade.publish import marts, report_html
 from citytrade.quality import gates
@@ -104,11 +104,12 @@ def begin_run(settings: Settings, run_id: str) -> None:
 
 
 @interruptible
-def ingest_stage(settings: Settings, run_id: str, progress=None) -> IngestSummary:
+def ingest_stage(settings: Settings, run_id: str, progress=None, parse_pool: ParsePool | None = None) -> IngestSummary:
     """Load what is new in the landing zone. `progress(done, total, path, outcome)` hears of each release once it is
-    committed (by default only the test hook: scheduling.pause_point "ingest", after the first)."""
+    committed (by default only the test hook: scheduling.pause_point "ingest", after the first). `parse_pool`
+    parses a large landing zone in parallel (citytrade/ingest/load.py, parse_in_order)."""
     progress = progress or (lambda *_: pause_point("ingest", settings.home))
-    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress)
+    summary = ingest_releases(settings.raw_dir, settings.warehouse_path, run_id, progress=progress, parse_pool=parse_pool)
     with warehouse.open_warehouse(settings.warehouse_path) as con:
         gates.record_alerts(con, gates.quarantine_alerts(summary.problems + summary.standing_problems), run_id)
         to_spark(settings, con)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Protocol
 
 import duckdb
 from citytrade.ingest.areas import AreaResolver, default_resolver
@@ -62,13 +65,14 @@ def ingest_releases(
     run_id: str,
     resolver: AreaResolver | None = None,
     progress: Callable[[int, int, str, str], None] | None = None,
+    parse_pool: ParsePool | None = None,
 ) -> IngestSummary:
     """Load every release not loaded before, whole: a crash never half-loads one.
 
     Releases are committed a batch at a time, each batch one transaction (_Batch). progress(done, total, path,
-    outcome) is called for each release once its batch is committed (or it was found unchanged).
+    outcome) is called for each release once its batch is committed (or it was found unchanged). With a parse_pool,
+    a large landing zone is parsed in parallel while this process loads it, in the same order (parse_in_order).
     """
-    resolver = resolver or default_resolver()
     summary = IngestSummary()
     releases = discover_releases(raw_dir)
     summary.landing_zone = {release.rel_path: release.release_id for release in releases}
@@ -77,11 +81,12 @@ def ingest_releases(
         loaded_by_sha = dict(con.execute("select sha256, path from raw.releases where status in ('loaded', 'partial')").fetchall())
         quarantined = _quarantined_before(con)
         batch = _Batch(con, run_id, progress, len(releases))
-        for done, release in enumerate(releases, start=1):
-            outcome = _ingest_one(batch, release, known, loaded_by_sha, quarantined, resolver, summary)
-            batch.reported(done, release.rel_path, outcome)
-            if batch.full():
-                batch.commit()
+        with closing(parse_in_order(releases_to_parse(releases, known), resolver, parse_pool)) as parsed:
+            for done, release in enumerate(releases, start=1):
+                outcome = _ingest_one(batch, release, known, loaded_by_sha, quarantined, parsed, summary)
+                batch.reported(done, release.rel_path, outcome)
+                if batch.full():
+                    batch.commit()
         batch.commit()
     for line in summary.problems:
         log.warning("quarantined %s", line)
@@ -153,7 +158,7 @@ class _Batch:
 
 
 def _ingest_one(batch: _Batch, release: Release, known: dict, loaded_by_sha: dict, quarantined: dict[tuple[str, str], list[str]],
-                resolver: AreaResolver, summary: IngestSummary) -> str:  # fmt: skip
+                parsed_releases: Iterator[tuple[Release, ParseOutcome]], summary: IngestSummary) -> str:  # fmt: skip
     if release.release_id in known:
         first_path = known[release.release_id]
         if first_path != release.rel_path and (release.release_id, release.rel_path) not in quarantined:
@@ -166,7 +171,9 @@ def _ingest_one(batch: _Batch, release: Release, known: dict, loaded_by_sha: dic
         summary.unchanged += 1
         summary.standing_problems.extend(quarantined.get((release.release_id, release.rel_path), []))
         return "unchanged"
-    parsed, reason = _parse(release, resolver)
+    parsed_release, (parsed, reason) = next(parsed_releases)
+    if parsed_release is not release:  # releases_to_parse and this loop disagree on what is new: a bug, never data
+        raise RuntimeError(f"parsed {parsed_release.rel_path} where {release.rel_path} was expected")
     duplicate_of = loaded_by_sha.get(release.sha256)
     if reason is None and duplicate_of and duplicate_of != release.rel_path:
         parsed, reason = None, f"duplicate: same bytes as {duplicate_of}, already loaded"
@@ -202,7 +209,18 @@ def _quarantined_before(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str],
     return found
 
 
-def _parse(release: Release, resolver: AreaResolver) -> tuple[ParsedRelease | None, str | None]:
+# ---- parsing: pure (a file in, its rows or the reason it is refused out), so that it can run in other processes
+
+ParseOutcome = tuple[ParsedRelease | None, str | None]  # (the parsed release, None) or (None, why it is refused)
+
+
+def parse_release(release: Release, resolver: AreaResolver | None = None) -> ParseOutcome:
+    """Parse one release, touching no warehouse: its canonical rows, or the one-line reason it is quarantined whole.
+
+    Its rows' own reasons (ParsedRelease.rejects) come back with it, so a release parsed in a worker process is
+    quarantined with the same lines, naming the file and row, as one parsed here. An error that is not about the
+    data (a bug) is raised, wherever the parse ran."""
+    resolver = resolver or default_resolver()
     if release.meta_error:
         return None, release.meta_error
     try:
@@ -215,6 +233,92 @@ def _parse(release: Release, resolver: AreaResolver) -> tuple[ParsedRelease | No
         return None, str(exc)
     except ValueError as exc:  # a sidecar value the parser refused, e.g. an unknown unit
         return None, str(exc)
+
+
+def parse_releases(releases: list[Release], resolver: AreaResolver | None = None,
+                   stopped: Callable[[], bool] | None = None) -> list[tuple[dict, ParseOutcome]]:  # fmt: skip
+    """Parse several releases, in order: one submission to a worker (the default resolver is built there, once).
+
+    Each comes with its sidecar fields as the parse left them (dates read as dates, require_common_fields), which
+    the load records: a worker parses a copy of the release, whose changes would otherwise stay in the worker.
+    Once stopped() is true (the run is being interrupted) it returns what it has at once: nobody will read it."""
+    parsed = []
+    for release in releases:
+        if stopped is not None and stopped():
+            break
+        parsed.append((release.meta, parse_release(release, resolver)))
+    return parsed
+
+
+def releases_to_parse(releases: list[Release], known: dict[str, str]) -> list[Release]:
+    """The releases the load will parse, in its order: the first of each release id the warehouse does not hold
+    (a later copy of the same bytes is quarantined as a duplicate unparsed, _ingest_one)."""
+    seen = set(known)
+    new = []
+    for release in releases:
+        if release.release_id not in seen:
+            seen.add(release.release_id)
+            new.append(release)
+    return new
+
+
+class ParsePool(Protocol):
+    """Somewhere to parse releases in parallel, with `workers` parsers. Entered for the parse of one landing zone
+    (it starts them); submit(releases, resolver) returns a future whose result() is parse_releases(releases,
+    resolver), computed wherever the pool runs it; leaving it stops them, also on an error or Ctrl-C.
+    flows/run_pipeline.py makes one from a Prefect task runner (parse_pool); this package does not import Prefect."""
+
+    workers: int
+
+    def __enter__(self) -> "ParsePool": ...
+
+    def __exit__(self, *exc_info) -> None: ...
+
+    def submit(self, releases: list[Release], resolver: AreaResolver | None): ...
+
+
+# A pool parses a landing zone of at least this many new releases; fewer (the monthly run brings a handful, a year's
+# backfill 33) are parsed one at a time here, as the pool cannot win on them: its start-up (spawned workers import
+# Prefect and the parsers) costs 1.5 s on an idle 2-core machine and each of its task runs some 0.3 s more, while a
+# release of ~360 rows parses in 4 ms (issue #31).
+PARALLEL_PARSE_MIN_RELEASES = 500
+# Releases per submission: each is one Prefect task run, whose own cost (context, engine, events, sending the rows
+# back) is shared by many parses; 200 keeps a 2,000-file backfill to ten of them (issue #31).
+PARSE_CHUNK_RELEASES = 200
+# Submissions in flight ahead of the loader: one per worker and one more, so that a worker never waits for the loader
+# to ask; memory then holds at most (workers + 2) * PARSE_CHUNK_RELEASES parsed releases, never the landing zone.
+PARSE_CHUNKS_AHEAD_BEYOND_WORKERS = 1
+
+
+def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None,
+                   pool: ParsePool | None = None) -> Iterator[tuple[Release, ParseOutcome]]:  # fmt: skip
+    """Each release with its parse, in the order given: from the pool's workers for a large landing zone, with a
+    sliding window of submissions ahead of the consumer; one at a time here without a pool, with one worker, or
+    below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's error, Ctrl-C) leaves the pool, which stops
+    its workers and drops what they have not started."""
+    if pool is None or pool.workers <= 1 or len(releases) < PARALLEL_PARSE_MIN_RELEASES:
+        resolver = resolver or default_resolver()
+        for release in releases:
+            yield release, parse_release(release, resolver)
+        return
+    shipped = None if resolver is None or resolver is default_resolver() else resolver  # a worker builds the default
+    # The first chunk is parsed here while the workers start (a second or more), which this process would spend waiting.
+    head, rest = releases[:PARSE_CHUNK_RELEASES], releases[PARSE_CHUNK_RELEASES:]
+    chunks = (rest[start : start + PARSE_CHUNK_RELEASES] for start in range(0, len(rest), PARSE_CHUNK_RELEASES))
+    with pool:
+        window = deque((chunk, pool.submit(chunk, shipped)) for chunk in islice(chunks, pool.workers + PARSE_CHUNKS_AHEAD_BEYOND_WORKERS))
+        local_resolver = resolver or default_resolver()
+        for release in head:
+            yield release, parse_release(release, local_resolver)
+        while window:
+            chunk, future = window.popleft()
+            outcomes = future.result()
+            following = next(chunks, None)
+            if following is not None:
+                window.append((following, pool.submit(following, shipped)))
+            for release, (meta, outcome) in zip(chunk, outcomes, strict=True):
+                release.meta = meta
+                yield release, outcome
 
 
 def _reject_repeated_figures(parsed: ParsedRelease) -> ParsedRelease:
