@@ -77,8 +77,17 @@ def attach_built(con: duckdb.DuckDBPyConnection, lake: Path) -> list[str]:
             if not partitioned and not any(table.glob("*.parquet")):
                 continue  # a partitioned table with no rows has no file to read a schema from; no gate reads one
             files = f"{table}/*/*.parquet', hive_partitioning = true, hive_types_autocast = false" if partitioned else f"{table}/*.parquet'"
+            if _is_table(con, schema, table.name):  # built here by a DuckDB run of the same home: Spark's replaces it
+                con.execute(f"drop table {schema}.{table.name}")
             con.execute(f"create or replace view {schema}.{table.name} as select * from read_parquet('{files})")
             names.append(f"{schema}.{table.name}")
     if not names:
         raise FileNotFoundError(f"no table built on Spark in {lake / 'warehouse'}: build on the spark target first")
     return names
+
+
+def _is_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return con.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = ? "
+        "and table_name = ? and table_type = 'BASE TABLE'", [schema, name]
+    ).fetchone()[0] > 0  # fmt: skip
