@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import math
 import os
 import shutil
 import subprocess
@@ -91,6 +94,23 @@ def run_flow(raw: Path, home: Path):
 
     Settings.from_args(raw, home).apply_environment()
     return run_pipeline(raw_dir=str(raw), home=str(home))
+
+
+def normalised(value):
+    """A value as two engines agree on it (the parity tests): floats to 9 significant digits, dates as ISO text."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float | decimal.Decimal):
+        number = float(value)
+        return "nan" if math.isnan(number) else format(number, ".9g")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def normalised_rows(fetched) -> list[tuple]:
+    """Rows fetched from any engine, each value normalised, in one order."""
+    return sorted((tuple(normalised(value) for value in row) for row in fetched), key=repr)
 
 
 @pytest.fixture(scope="session")

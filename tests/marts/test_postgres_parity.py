@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import math
-
 import pytest
 from citytrade import warehouse
 from citytrade.config import Settings
 from citytrade.transform.build import build_models
+from conftest import normalised_rows
 from pg_cluster import NoPostgres, start_cluster, stop_cluster
 
 SELECTION = ["resource_type:seed", "+path:models/marts"]  # the marts and everything they are built from
@@ -74,22 +71,6 @@ def _copy_inputs(source_path, duckdb_target_path, pg_dsn: str) -> dict[str, int]
     return copied
 
 
-def _normalised(value):
-    """Equal figures compare equal across engines: floats to 9 significant digits, dates as ISO text."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | float | decimal.Decimal):
-        number = float(value)
-        return "nan" if math.isnan(number) else format(number, ".9g")
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _rows(fetched) -> list[tuple]:
-    return sorted((tuple(_normalised(value) for value in row) for row in fetched), key=repr)
-
-
 def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postgres, tmp_path, monkeypatch):
     import psycopg2
 
@@ -136,9 +117,9 @@ def test_every_mart_built_on_postgres_equals_the_duckdb_build(sample_home, postg
                 )  # fmt: skip
                 assert [row[0] for row in cursor.fetchall()] == duck_columns, f"{mart}: columns differ"
                 column_list = ", ".join(f'"{name}"' for name in duck_columns)
-                duck_rows = _rows(built.execute(f"select {column_list} from marts.{mart}").fetchall())
+                duck_rows = normalised_rows(built.execute(f"select {column_list} from marts.{mart}").fetchall())
                 cursor.execute(f"select {column_list} from marts.{mart}")
-                pg_rows = _rows(cursor.fetchall())
+                pg_rows = normalised_rows(cursor.fetchall())
                 assert len(pg_rows) == len(duck_rows), f"{mart}: {len(pg_rows)} rows on PostgreSQL, {len(duck_rows)} on DuckDB"
                 for duck_row, pg_row in zip(duck_rows, pg_rows):
                     assert pg_row == duck_row, f"{mart}: first differing row\n duckdb:   {duck_row}\n postgres: {pg_row}"

@@ -4,16 +4,13 @@ the DuckDB run's, row for row, but for the columns that belong to a run (when it
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import hashlib
-import math
 import shutil
 
 import duckdb
 import pytest
 from citytrade.transform import spark
-from conftest import SAMPLE_RAW, run_cli, run_flow
+from conftest import SAMPLE_RAW, normalised, normalised_rows, run_cli, run_flow
 
 HELD_BACK = ("nbs/A060201", "press/top100_2022_partial")  # loaded by the second run: Spark's incremental path
 RUN_OWN_COLUMNS = {"loaded_at", "run_id", "detected_at", "last_seen_run_id"}
@@ -43,18 +40,6 @@ def homes(tmp_path_factory, prefect_harness):
     return duck_home, spark_home
 
 
-def _normalised(value):
-    """Equal figures compare equal across engines: floats to 9 significant digits, dates as ISO text."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | float | decimal.Decimal):
-        number = float(value)
-        return "nan" if math.isnan(number) else format(number, ".9g")
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _columns(con, mart: str) -> list[str]:
     return [name for (name,) in con.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
@@ -70,7 +55,7 @@ def _marts(con) -> list[str]:
 def _row_hashes(con, mart: str, columns: list[str]) -> list[str]:
     kept = [name for name in columns if name not in RUN_OWN_COLUMNS]
     rows = con.execute(f"select {', '.join(chr(34) + name + chr(34) for name in kept)} from marts.{mart}").fetchall()
-    return sorted(hashlib.md5(repr(tuple(_normalised(value) for value in row)).encode()).hexdigest() for row in rows)
+    return sorted(hashlib.md5(repr(tuple(normalised(value) for value in row)).encode()).hexdigest() for row in rows)
 
 
 def test_every_mart_built_on_spark_equals_the_duckdb_build(homes):
@@ -87,8 +72,8 @@ def test_every_mart_built_on_spark_equals_the_duckdb_build(homes):
             assert _columns(on_spark, mart) == columns, f"{mart}: columns differ"
             kept = [name for name in columns if name not in RUN_OWN_COLUMNS]
             select = f"select {', '.join(chr(34) + name + chr(34) for name in kept)} from marts.{mart}"
-            duck_rows = sorted((tuple(_normalised(v) for v in row) for row in built.execute(select).fetchall()), key=repr)
-            spark_rows = sorted((tuple(_normalised(v) for v in row) for row in on_spark.execute(select).fetchall()), key=repr)
+            duck_rows = normalised_rows(built.execute(select).fetchall())
+            spark_rows = normalised_rows(on_spark.execute(select).fetchall())
             assert len(spark_rows) == len(duck_rows), f"{mart}: {len(spark_rows)} rows on Spark, {len(duck_rows)} on DuckDB"
             for duck_row, spark_row in zip(duck_rows, spark_rows):
                 assert spark_row == duck_row, f"{mart}: first differing row\n duckdb: {duck_row}\n spark:  {spark_row}"
