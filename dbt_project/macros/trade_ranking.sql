@@ -146,62 +146,10 @@ ranked as (
 -- where D = #{Y: Y_lo = Y_hi = X_lo = X_hi}, the areas published without rounding at X's figure when X is too
 -- (0 otherwise): such a pair is possibly, never certainly, above each other (docs/rank_bounds.md).
 
-lo_edges as (
-
-    -- each area's lo, and each area's hi as a query sorted before the lo edges it ties with
-    select year, month_from, month_to, basis, cast(null as {{ dbt.type_string() }}) as area_code, total_lo_cny as edge, 1 as is_edge
-    from ranked
-    union all
-    select year, month_from, month_to, basis, area_code, total_hi_cny as edge, 0 as is_edge
-    from ranked
-
-),
-
-lo_below_hi as (
-
-    select
-        year,
-        month_from,
-        month_to,
-        basis,
-        area_code,
-        sum(is_edge) over (
-            partition by year, month_from, month_to, basis order by edge, is_edge
-            rows between unbounded preceding and current row
-        ) as areas_lo_below_hi
-
-    from lo_edges
-
-),
-
-hi_edges as (
-
-    -- each area's hi, and each area's lo as a query sorted after the hi edges it ties with
-    select year, month_from, month_to, basis, cast(null as {{ dbt.type_string() }}) as area_code, total_hi_cny as edge, 1 as is_edge
-    from ranked
-    union all
-    select year, month_from, month_to, basis, area_code, total_lo_cny as edge, 0 as is_edge
-    from ranked
-
-),
-
-hi_at_most_lo as (
-
-    select
-        year,
-        month_from,
-        month_to,
-        basis,
-        area_code,
-        sum(is_edge) over (
-            partition by year, month_from, month_to, basis order by edge, is_edge desc
-            rows between unbounded preceding and current row
-        ) as areas_hi_at_most_lo
-
-    from hi_edges
-
-),
-
+-- the areas' lo edges below each area's hi (a hi sorts before the lo edges it ties with), and their hi edges at or
+-- below each area's lo (a lo sorts after the hi edges it ties with)
+{{ sorted_edge_count('lo_below_hi', counted='total_lo_cny', query='total_hi_cny', tie='is_edge') }}
+{{ sorted_edge_count('hi_at_most_lo', counted='total_hi_cny', query='total_lo_cny', tie='is_edge desc') }}
 unrounded as (
 
     select year, month_from, month_to, basis, total_cny, count(*) as areas_unrounded
@@ -219,8 +167,8 @@ reported_edges as (
         ranked.month_to,
         ranked.basis,
         ranked.area_code,
-        ranked.cities_ranked - lo_below_hi.areas_lo_below_hi as areas_lo_at_least_hi,
-        ranked.cities_ranked - hi_at_most_lo.areas_hi_at_most_lo as areas_hi_above_lo,
+        ranked.cities_ranked - lo_below_hi.edges_counted as areas_lo_at_least_hi,
+        ranked.cities_ranked - hi_at_most_lo.edges_counted as areas_hi_above_lo,
         coalesce(unrounded.areas_unrounded, 0) as areas_unrounded_equal
 
     from ranked
@@ -527,4 +475,39 @@ final as (
 )
 
 select * from final
+{% endmacro %}
+
+
+{#-
+    Two CTEs, `<name>_edges` and `<name>`: per period of `ranked`, for each area, how many of the period's `counted`
+    edges sort before its `query` edge (column edges_counted): one sort instead of comparing every pair. `tie`
+    orders a query edge among the counted edges equal to it (`is_edge`: before them, `is_edge desc`: after them).
+-#}
+{% macro sorted_edge_count(name, counted, query, tie) %}
+{{ name }}_edges as (
+
+    select year, month_from, month_to, basis, cast(null as {{ dbt.type_string() }}) as area_code, {{ counted }} as edge, 1 as is_edge
+    from ranked
+    union all
+    select year, month_from, month_to, basis, area_code, {{ query }} as edge, 0 as is_edge
+    from ranked
+
+),
+
+{{ name }} as (
+
+    select
+        year,
+        month_from,
+        month_to,
+        basis,
+        area_code,
+        sum(is_edge) over (
+            partition by year, month_from, month_to, basis order by edge, {{ tie }}
+            rows between unbounded preceding and current row
+        ) as edges_counted
+
+    from {{ name }}_edges
+
+),
 {% endmacro %}
