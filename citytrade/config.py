@@ -146,6 +146,9 @@ class Settings:
             "CITYTRADE_DBT_TARGET": self.target,
             "CITYTRADE_LAKE": str(self.lake_dir),
             "SPARK_CONF_DIR": str(SPARK_CONF_DIR),  # Spark's logging (the spark target only)
+            # Spark on loopback, by name too: without these it looks the machine's address up in DNS
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_LOCAL_HOSTNAME": "localhost",
             "PREFECT_HOME": str(self.prefect_home),
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),

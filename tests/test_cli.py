@@ -8,6 +8,8 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+
+import pytest
 from conftest import CITYTRADE_BIN, REPO, SAMPLE_RAW, run_cli
 
 IGNORED = {".venv", "__pycache__", ".pytest_cache", ".git"}
@@ -71,16 +73,17 @@ def test_unknown_command_line_gives_usage_error(tmp_path):
     assert "unrecognized arguments" in result.stderr
 
 
-def test_run_attempts_no_connection_beyond_loopback(tmp_path):
-    """Every connect() of the run and its children goes to 127.0.0.1, ::1 or a local socket."""
+@pytest.mark.parametrize("target", ["duckdb", "spark"])
+def test_run_attempts_no_connection_beyond_loopback(tmp_path, target):
+    """Every connect() of the run and its children (Spark's JVM among them) goes to 127.0.0.1, ::1 or a local socket."""
     assert shutil.which("strace"), "strace is required (python3 scripts/dev.py test installs it: apt-get install strace)"
     trace = tmp_path / "connect.trace"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # tracing slows the temporary server's start
     result = subprocess.run(
         ["strace", "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace),
-         CITYTRADE_BIN, "run", "--raw-dir", str(SAMPLE_RAW), "--home", str(tmp_path / "home")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+         CITYTRADE_BIN, "run", "--target", target, "--raw-dir", str(SAMPLE_RAW), "--home", str(tmp_path / "home")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     text = trace.read_text()
