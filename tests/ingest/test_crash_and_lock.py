@@ -9,7 +9,7 @@ import sys
 from citytrade import warehouse
 from conftest import REPO, run_cli, write_release
 
-RELEASES = 150
+RELEASES = 400  # eight batches of 50 (load.BATCH_RELEASES): the kill after the first leaves seven to interrupt, even on a busy host
 ROWS_PER_RELEASE = 5
 CITIES = ["Shenzhen", "Shanghai", "Suzhou", "Ningbo", "Xiamen"]
 
