@@ -34,8 +34,8 @@ PARSE_RUNNERS = ("process", "thread")
 
 
 def parse_workers(environ: Mapping[str, str] = os.environ) -> int:
-    """How many workers parse a large landing zone: CITYTRADE_PARSE_WORKERS, by default one per CPU; 0 or 1 parses
-    one release at a time in the run's own process."""
+    """How many processes parse a large landing zone, the run's own among them: CITYTRADE_PARSE_WORKERS, by default
+    one per CPU; 0 or 1 parses one release at a time in the run's own process."""
     value = environ.get("CITYTRADE_PARSE_WORKERS", "").strip()
     if not value:
         return os.cpu_count() or 1

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
-from typing import Callable
 
-from prefect import flow, get_client, get_run_logger, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
-from citytrade import config, pipeline, scheduling
+from citytrade import pipeline, scheduling
 from citytrade.config import Settings
-from citytrade.ingest import load
-from citytrade.ingest.areas import AreaResolver
-from citytrade.ingest.releases import Release
 from citytrade.publish.summaries import rankings_markdown, validation_markdown
 from citytrade.quality import gates, notify
+from flows.parse_pool import parse_pool
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -37,78 +30,6 @@ def report_dbt_nodes(stage: str, statuses: dict[str, str]) -> None:
         logger.info("dbt %s: %s %s", stage, node, status)
     rows = [{"node": node, "status": status} for node, status in statuses.items()]
     create_table_artifact(key=f"dbt-nodes-{stage}", table=rows, description=f"dbt nodes of the {stage} build and their status")
-
-
-# Set while a parse pool is stopping early (an error, Ctrl-C): in a worker process by its initializer, in the run's
-# process for a thread pool. A running `parse releases` then returns at once instead of finishing its chunk, so that an
-# interrupted run still ends, and records that it was interrupted, within the STOP_SECONDS its supervisor gives it.
-parse_stop: threading.Event | None = None
-
-
-@task(name="parse releases", cache_policy=NO_CACHE, persist_result=False)
-def parse_releases(releases: list[Release], resolver: AreaResolver | None) -> list:
-    return load.parse_releases(releases, resolver, stopped=parse_stop.is_set if parse_stop is not None else None)
-
-
-class TaskRunnerParsePool:
-    """The ingest's parse pool (citytrade.ingest.load.ParsePool) on a Prefect task runner: each submission is one
-    run of the task `parse releases`, for up to load.PARSE_CHUNK_RELEASES releases.
-
-    By default a ProcessPoolTaskRunner: parsing is Python, which threads run one at a time (the GIL). On a cluster,
-    prefect-dask's DaskTaskRunner (`DaskTaskRunner(address=...)`) fits the same place, as make_runner: any
-    TaskRunner whose futures' result() gives the task's return value does. The runner is made when the pool is
-    entered, that is only for a landing zone large enough to be parsed in parallel; make_runner gets the event that
-    tells its tasks to stop early (parse_stop), set when the pool is left on an error or Ctrl-C."""
-
-    def __init__(self, make_runner: Callable[[threading.Event], TaskRunner], workers: int, stop: threading.Event):
-        self.make_runner, self.workers, self.stop = make_runner, workers, stop
-        self.runner: TaskRunner | None = None
-
-    def __enter__(self) -> "TaskRunnerParsePool":
-        self.runner = self.make_runner(self.stop)
-        self.runner.__enter__()
-        return self
-
-    def __exit__(self, exc_type, *exc_info) -> None:
-        if exc_type is not None:
-            self.stop.set()  # the running parses return at once: what they would give is not wanted
-        self.runner.__exit__(exc_type, *exc_info)  # shuts the pool down: its workers end, also on Ctrl-C
-
-    def submit(self, releases: list[Release], resolver: AreaResolver | None):
-        return self.runner.submit(parse_releases, {"releases": releases, "resolver": resolver})
-
-
-def start_parse_worker(api_url: str, stop: threading.Event) -> None:
-    """A parse worker process, before its first task: report to the API of the run that started it (without it a
-    worker of a run on Prefect's ephemeral API, no PREFECT_API_URL, starts an ephemeral API server of its own, 5 s of
-    its first task), and heed the run's stop event."""
-    global parse_stop
-    os.environ.setdefault("PREFECT_API_URL", api_url)
-    parse_stop = stop
-
-
-def process_pool_runner(workers: int, stop: threading.Event) -> ProcessPoolTaskRunner:
-    with get_client(sync_client=True) as client:
-        api_url = str(client.api_url)
-    return ProcessPoolTaskRunner(max_workers=workers, initializer=start_parse_worker, initargs=(api_url, stop))
-
-
-def thread_pool_runner(workers: int, stop: threading.Event) -> ThreadPoolTaskRunner:
-    global parse_stop
-    parse_stop = stop
-    return ThreadPoolTaskRunner(max_workers=workers)
-
-
-def parse_pool() -> TaskRunnerParsePool | None:
-    """The parse pool the settings ask for (CITYTRADE_PARSE_WORKERS, CITYTRADE_PARSE_RUNNER), or None: one at a time.
-    Nothing starts until a landing zone is large enough to be worth it (load.PARALLEL_PARSE_MIN_RELEASES)."""
-    workers = config.parse_workers()
-    if workers <= 1:
-        return None
-    if config.parse_runner() == "thread":
-        return TaskRunnerParsePool(lambda stop: thread_pool_runner(workers, stop), workers, threading.Event())
-    # the stop event reaches the workers as they start (a process-shared event cannot go with each task)
-    return TaskRunnerParsePool(lambda stop: process_pool_runner(workers, stop), workers, multiprocessing.get_context("spawn").Event())
 
 
 @task(name="ingest releases", **TRANSIENT_RETRIES)

@@ -6,8 +6,9 @@
 Generates the backfill with the project's synthetic generator (61 years of monthly releases: 2,013 files) unless
 --raw-dir names one, then inside a Prefect flow run, as `citytrade run` parses, times parse_in_order over every
 release (the releases' rows consumed in order, as the loader consumes them; no warehouse) one at a time and with
-flows.run_pipeline.parse_pool(), alternately, and prints the medians, their ratio and the load average. The pool's
-start-up counts: it is part of what a run pays. CITYTRADE_PARSE_WORKERS and CITYTRADE_PARSE_RUNNER choose the pool.
+flows.parse_pool.parse_pool() (this process and the pool's workers), alternately, and prints the medians, their
+ratio and the load average. The pool's start and stop count: they are part of what a run pays.
+CITYTRADE_PARSE_WORKERS (the parsers, this process among them) and CITYTRADE_PARSE_RUNNER choose the pool.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from prefect import flow  # noqa: E402
 from citytrade import synthetic  # noqa: E402
 from citytrade.ingest import load  # noqa: E402
 from citytrade.ingest.releases import discover_releases  # noqa: E402
-from flows.run_pipeline import parse_pool  # noqa: E402
+from flows.parse_pool import parse_pool  # noqa: E402
 
 
 def time_parse(raw_dir: Path, parallel: bool) -> float:
     releases = discover_releases(raw_dir)  # fresh: a parse reads dates into the sidecar fields
     pool = parse_pool() if parallel else None
     if parallel and pool is None:
-        raise SystemExit("CITYTRADE_PARSE_WORKERS asks for one worker: nothing to compare")
+        raise SystemExit("CITYTRADE_PARSE_WORKERS asks for one parser: nothing to compare")
     started = time.perf_counter()
     parsed = 0
     for _, (_, reason) in load.parse_in_order(releases, None, pool):
@@ -73,8 +74,8 @@ def main() -> int:
             print(f"generated {summary.files} release files, {summary.rows} rows", flush=True)
         files = len(discover_releases(raw_dir))
         pool = parse_pool()
-        workers = pool.workers if pool else 1
-        print(f"parse stage of {files} release files: {workers} workers ({os.environ.get('CITYTRADE_PARSE_RUNNER', 'process')}), "
+        workers = pool.workers if pool else 0
+        print(f"parse stage of {files} release files: this process and {workers} workers ({os.environ.get('CITYTRADE_PARSE_RUNNER', 'process')}), "
               f"{os.cpu_count()} CPUs, load average before {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
         one_at_a_time, in_parallel = measure(str(raw_dir), args.repeat)
     serial, parallel = statistics.median(one_at_a_time), statistics.median(in_parallel)

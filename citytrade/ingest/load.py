@@ -7,7 +7,6 @@ import logging
 from collections import deque
 from contextlib import closing
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -263,10 +262,11 @@ def releases_to_parse(releases: list[Release], known: dict[str, str]) -> list[Re
 
 
 class ParsePool(Protocol):
-    """Somewhere to parse releases in parallel, with `workers` parsers. Entered for the parse of one landing zone
-    (it starts them); submit(releases, resolver) returns a future whose result() is parse_releases(releases,
-    resolver), computed wherever the pool runs it; leaving it stops them, also on an error or Ctrl-C.
-    flows/run_pipeline.py makes one from a Prefect task runner (parse_pool); this package does not import Prefect."""
+    """Somewhere to parse releases in parallel, with `workers` parsers besides the run's own process. Entered for the
+    parse of one landing zone (it starts them). submit(releases, resolver) returns a future whose done() says
+    whether it has finished, whose wait() waits until it has, and whose result() is parse_releases(releases,
+    resolver), computed wherever the pool runs it. Leaving it stops them, also on an error or Ctrl-C. flows/parse_pool.py makes one from a Prefect task runner; this package does
+    not import Prefect."""
 
     workers: int
 
@@ -278,47 +278,118 @@ class ParsePool(Protocol):
 
 
 # A pool parses a landing zone of at least this many new releases; fewer (the monthly run brings a handful, a year's
-# backfill 33) are parsed one at a time here, as the pool cannot win on them: its start-up (spawned workers import
-# Prefect and the parsers) costs 1.5 s on an idle 2-core machine and each of its task runs some 0.3 s more, while a
-# release of ~360 rows parses in 4 ms (issue #31).
+# backfill 33) are parsed one at a time here, as the pool cannot win on them: its start-up (a spawned worker imports
+# Prefect and the parsers) costs 1.5-2.5 s, while a city release of ~240 rows (19 KB) parses in 4-8 ms (issue #31).
 PARALLEL_PARSE_MIN_RELEASES = 500
-# Releases per submission: each is one Prefect task run, whose own cost (context, engine, events, sending the rows
-# back) is shared by many parses; 200 keeps a 2,000-file backfill to ten of them (issue #31).
+# The landing zone is cut into pieces of at most PARSE_PIECE_BYTES of release files (and PARSE_CHUNK_RELEASES
+# releases), as a parse costs by the byte (0.2-0.4 us, national and city releases alike). The run's process parses
+# one piece at a time, so that it never takes much that a worker coming free would have had. A worker gets a chunk:
+# consecutive pieces, an equal share per parser of what is left, between PARSE_CHUNK_BYTES_AT_LEAST and
+# PARSE_CHUNK_BYTES, so that the last ones, which one parser may still be parsing when the others have nothing left,
+# are short. Each chunk is one Prefect task run, whose own cost (0.1-0.3 s to start, engine, API client, events) is
+# shared by many parses; the last PARSE_BYTES_KEPT_HERE are parsed here, not sent, as a task run would take longer
+# to start than this process takes to parse them. Issue #31.
+PARSE_PIECE_BYTES = 300_000
 PARSE_CHUNK_RELEASES = 200
-# Submissions in flight ahead of the loader: one per worker and one more, so that a worker never waits for the loader
-# to ask; memory then holds at most (workers + 2) * PARSE_CHUNK_RELEASES parsed releases, never the landing zone.
-PARSE_CHUNKS_AHEAD_BEYOND_WORKERS = 1
+PARSE_CHUNK_BYTES = 4_000_000
+PARSE_CHUNK_BYTES_AT_LEAST = 600_000
+PARSE_BYTES_KEPT_HERE = 1_000_000
+
+
+class ParseQueue:
+    """A landing zone's releases, in order, in pieces to take from the front: one for this process, a chunk of
+    several for a worker (above)."""
+
+    def __init__(self, releases: list[Release], parsers: int):
+        self.parsers, self.pieces = parsers, deque()
+        sizes = [_file_size(release.data_path) for release in releases]
+        self.left, start = sum(sizes), 0
+        while start < len(releases):
+            end, taken = start, 0
+            while end < len(releases) and end - start < PARSE_CHUNK_RELEASES and (taken < PARSE_PIECE_BYTES or end == start):
+                taken, end = taken + sizes[end], end + 1
+            self.pieces.append((releases[start:end], taken))
+            start = end
+
+    def __bool__(self) -> bool:
+        return bool(self.pieces)
+
+    def for_here(self) -> list[Release]:
+        releases, taken = self.pieces.popleft()
+        self.left -= taken
+        return releases
+
+    def for_a_worker(self) -> list[Release] | None:
+        """The next chunk for a worker, or None when what is left is better parsed here."""
+        target = max(PARSE_CHUNK_BYTES_AT_LEAST, min(PARSE_CHUNK_BYTES, self.left // self.parsers))
+        count = taken = releases = 0
+        while count < len(self.pieces) and taken < target and releases + len(self.pieces[count][0]) <= PARSE_CHUNK_RELEASES:
+            releases, taken, count = releases + len(self.pieces[count][0]), taken + self.pieces[count][1], count + 1
+        if taken < PARSE_CHUNK_BYTES_AT_LEAST or self.left - taken < PARSE_BYTES_KEPT_HERE:
+            return None
+        return [release for _ in range(count) for release in self.for_here()]
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since it was found: its parse says so
+        return 0
 
 
 def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None,
                    pool: ParsePool | None = None) -> Iterator[tuple[Release, ParseOutcome]]:  # fmt: skip
-    """Each release with its parse, in the order given: from the pool's workers for a large landing zone, with a
-    sliding window of submissions ahead of the consumer; one at a time here without a pool, with one worker, or
+    """Each release with its parse, in the order given.
+
+    For a large landing zone the pool's workers and this process share the parse. Each worker has one chunk at a
+    time; while the chunk due next is still in the pool (the workers are starting, or busy), this process parses
+    the next piece not yet sent, one release at a time, so that it sees a worker come free and sends it the next
+    chunk; the last pieces are parsed here. Releases sent or parsed and not yet consumed are at most 2 * workers + 2
+    chunks' worth of releases, so memory never holds the landing zone. One at a time here without a pool, with no worker, or
     below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's error, Ctrl-C) leaves the pool, which stops
     its workers and drops what they have not started."""
-    if pool is None or pool.workers <= 1 or len(releases) < PARALLEL_PARSE_MIN_RELEASES:
+    if pool is None or pool.workers < 1 or len(releases) < PARALLEL_PARSE_MIN_RELEASES:
         resolver = resolver or default_resolver()
         for release in releases:
             yield release, parse_release(release, resolver)
         return
     shipped = None if resolver is None or resolver is default_resolver() else resolver  # a worker builds the default
-    # The first chunk is parsed here while the workers start (a second or more), which this process would spend waiting.
-    head, rest = releases[:PARSE_CHUNK_RELEASES], releases[PARSE_CHUNK_RELEASES:]
-    chunks = (rest[start : start + PARSE_CHUNK_RELEASES] for start in range(0, len(rest), PARSE_CHUNK_RELEASES))
+    local_resolver = resolver or default_resolver()
+    queue = ParseQueue(releases, pool.workers + 1)
+    most_pending = (2 * pool.workers + 2) * PARSE_CHUNK_RELEASES  # releases sent or parsed, not yet consumed
+    pending: deque[tuple[list[Release], object]] = deque()  # in order: a pool's run, or the outcomes parsed here
+    here: tuple[list[Release], list] | None = None  # the piece being parsed here, until it is whole
+    sending = True
     with pool:
-        window = deque((chunk, pool.submit(chunk, shipped)) for chunk in islice(chunks, pool.workers + PARSE_CHUNKS_AHEAD_BEYOND_WORKERS))
-        local_resolver = resolver or default_resolver()
-        for release in head:
-            yield release, parse_release(release, local_resolver)
-        while window:
-            chunk, future = window.popleft()
-            outcomes = future.result()
-            following = next(chunks, None)
-            if following is not None:
-                window.append((following, pool.submit(following, shipped)))
-            for release, (meta, outcome) in zip(chunk, outcomes, strict=True):
-                release.meta = meta
-                yield release, outcome
+        while queue or pending:
+            held = sum(len(releases) for releases, _ in pending)
+            running = sum(1 for _, parse in pending if not isinstance(parse, list) and not parse.done())
+            while sending and running < pool.workers and held < most_pending:
+                chunk = queue.for_a_worker()
+                if chunk is None:
+                    sending = False  # what is left is parsed here
+                    break
+                pending.append((chunk, pool.submit(chunk, shipped)))
+                running, held = running + 1, held + len(chunk)
+            due, parse = pending[0] if pending else (None, None)
+            if due is not None and (isinstance(parse, list) and len(parse) == len(due) or not isinstance(parse, list) and parse.done()):
+                pending.popleft()
+                outcomes = parse if isinstance(parse, list) else parse.result()
+                for release, (meta, outcome) in zip(due, outcomes, strict=True):
+                    release.meta = meta
+                    yield release, outcome
+                continue
+            if here is None:
+                if not queue or held >= most_pending:
+                    parse.wait()  # the due chunk is the pool's (one parsed here is `here`): wait for it
+                    continue
+                here = (queue.for_here(), [])
+                pending.append(here)
+            piece, outcomes = here
+            release = piece[len(outcomes)]
+            outcomes.append((release.meta, parse_release(release, local_resolver)))
+            if len(outcomes) == len(piece):
+                here = None
 
 
 def _reject_repeated_figures(parsed: ParsedRelease) -> ParsedRelease:

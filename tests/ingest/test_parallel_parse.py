@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-from concurrent.futures import Future
 
 import duckdb
 import pytest
@@ -13,7 +12,7 @@ from citytrade import config, synthetic
 from citytrade.ingest import load
 from citytrade.ingest.releases import discover_releases
 from conftest import write_release
-from flows.run_pipeline import parse_pool
+from flows.parse_pool import parse_pool
 
 # Columns a load stamps with its own run and clock; everything else must match row for row.
 RUN_COLUMNS = {"loaded_at", "run_id", "detected_at"}
@@ -57,7 +56,9 @@ def test_a_backfill_parsed_in_parallel_loads_the_same_rows_and_quarantine_as_one
     pool = parse_pool()
     in_parallel = load.ingest_releases(backfill, tmp_path / "parallel.duckdb", "parallel-run", parse_pool=pool)
 
-    assert pool is not None and pool.runner is not None  # the releases went through the Prefect task runner
+    assert pool is not None and pool.workers == 1  # two parsers: this process and one worker
+    assert 0 < pool.sent < len(in_parallel.landing_zone)  # the worker parsed a share, this process the rest
+    assert not os.path.exists(pool.scratch)  # where the worker left its parses is gone with the pool
     assert multiprocessing.active_children() == []  # and its worker processes are gone
     serial_rows, parallel_rows = raw_tables(tmp_path / "serial.duckdb"), raw_tables(tmp_path / "parallel.duckdb")
     assert len(serial_rows["trade_observations"]) > 400_000
@@ -81,13 +82,31 @@ def synthetic_faults(raw) -> list[dict]:
     return json.loads((raw / synthetic.FAULTS_FILE).read_text(encoding="utf-8"))
 
 
+class LaggingRun:
+    """A submission that a worker is still parsing until it has been asked done() `lag` times."""
+
+    def __init__(self, pool, releases, resolver, lag):
+        self.pool, self.releases, self.resolver, self.polls, self.lag = pool, releases, resolver, 0, lag
+
+    def done(self):
+        self.polls += 1
+        return self.polls > self.lag
+
+    def wait(self):
+        self.polls = self.lag
+
+    def result(self):
+        self.pool.parsed_there += len(self.releases)
+        return load.parse_releases(self.releases, self.resolver)
+
+
 class InlinePool:
-    """A parse pool that parses as it is asked, recording how far the submissions run ahead of what was consumed."""
+    """A parse pool whose worker takes a while (LaggingRun), recording what it was sent."""
 
     workers = 2
 
-    def __init__(self):
-        self.submitted, self.entered, self.left = 0, False, False
+    def __init__(self, lag=40):
+        self.submitted, self.sent, self.parsed_there, self.lag, self.entered, self.left = 0, [], 0, lag, False, False
 
     def __enter__(self):
         self.entered = True
@@ -98,26 +117,83 @@ class InlinePool:
 
     def submit(self, releases, resolver):
         self.submitted += len(releases)
-        future = Future()
-        future.set_result(load.parse_releases(releases, resolver))
-        return future
+        self.sent.extend(release.rel_path for release in releases)
+        return LaggingRun(self, releases, resolver, self.lag)
 
 
-def test_parses_run_a_bounded_window_ahead_of_the_loader_and_the_pool_stops_with_it(raw_dir):
-    chunks_ahead = InlinePool.workers + load.PARSE_CHUNKS_AHEAD_BEYOND_WORKERS
-    for index in range(max(load.PARALLEL_PARSE_MIN_RELEASES, (chunks_ahead + 3) * load.PARSE_CHUNK_RELEASES)):
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Chunks and pieces of a few one-row releases (about 60 bytes each), so that a few hundred of them fill many."""
+    monkeypatch.setattr(load, "PARSE_CHUNK_RELEASES", 20)
+    monkeypatch.setattr(load, "PARSE_PIECE_BYTES", 1)  # a piece is one release
+    monkeypatch.setattr(load, "PARSE_CHUNK_BYTES_AT_LEAST", 300)
+    monkeypatch.setattr(load, "PARSE_CHUNK_BYTES", 3_000)
+    monkeypatch.setattr(load, "PARSE_BYTES_KEPT_HERE", 1_200)
+
+
+def one_row_releases(raw_dir, count):
+    for index in range(count):
         write_release(raw_dir, f"r{index:04d}.csv", f"area,year,month_from,month_to,total\nShenzhen,2024,1,12,{index}.5\n")
-    releases = discover_releases(raw_dir)
-    pool = InlinePool()
-    window = (chunks_ahead + 1) * load.PARSE_CHUNK_RELEASES  # and the chunk being consumed
-    parsed = load.parse_in_order(releases, None, pool)
-    for consumed, (release, (outcome, reason)) in enumerate(parsed, start=1):
+    return discover_releases(raw_dir)
+
+
+def test_the_pool_and_this_process_share_the_parse_in_order_within_a_bounded_window(raw_dir, small_pieces, monkeypatch):
+    releases = one_row_releases(raw_dir, load.PARALLEL_PARSE_MIN_RELEASES)
+    parsed_anywhere = 0
+    parse_release = load.parse_release
+
+    def counted(release, resolver=None):
+        nonlocal parsed_anywhere
+        parsed_anywhere += 1
+        return parse_release(release, resolver)
+
+    monkeypatch.setattr(load, "parse_release", counted)
+    pool = InlinePool(lag=10**9)  # a worker that is done only once waited for: this process parses as far as it may
+    most_held = (2 * pool.workers + 2) * load.PARSE_CHUNK_RELEASES + load.PARSE_CHUNK_RELEASES  # and the piece in hand
+    for consumed, (release, (outcome, reason)) in enumerate(load.parse_in_order(releases, None, pool), start=1):
         assert release is releases[consumed - 1] and reason is None and outcome.rows[0]["total_text"] == f"{consumed - 1}.5"
-        assert pool.submitted - consumed < window  # never the whole landing zone in memory
-        if consumed == load.PARSE_CHUNK_RELEASES + 1:
+        parsed_here = parsed_anywhere - pool.parsed_there
+        assert pool.submitted + parsed_here - consumed <= most_held  # never the whole landing zone in memory
+    assert consumed == len(releases) and pool.entered and pool.left
+    assert parsed_anywhere == len(releases)  # each parsed once: here or in the pool
+    assert 0 < pool.parsed_there < len(releases)  # and both did a share
+    kept_here = [release.rel_path for release in releases[-load.PARSE_BYTES_KEPT_HERE // 100 :]]
+    assert not set(kept_here) & set(pool.sent)  # the last releases are parsed here, not sent
+
+
+def test_the_loader_stopping_leaves_the_pool(raw_dir, small_pieces):
+    releases = one_row_releases(raw_dir, load.PARALLEL_PARSE_MIN_RELEASES)
+    pool = InlinePool()
+    parsed = load.parse_in_order(releases, None, pool)
+    for consumed, _ in enumerate(parsed, start=1):
+        if consumed == 3 * load.PARSE_CHUNK_RELEASES:
             break
     parsed.close()  # the loader stops (an error, Ctrl-C): the pool is left, its workers stopped
     assert pool.entered and pool.left and pool.submitted < len(releases)
+
+
+def test_a_backfill_is_cut_by_bytes_into_chunks_that_shrink_as_it_runs_out(backfill):
+    releases = discover_releases(backfill)
+    queue = load.ParseQueue(releases, parsers=2)
+    size = {release.rel_path: release.data_path.stat().st_size for release in releases}
+    taken, chunks = [], []
+    while queue:
+        chunk = queue.for_a_worker()
+        if chunk is None:  # the rest is parsed here, a piece at a time
+            assert queue.left < load.PARSE_BYTES_KEPT_HERE + load.PARSE_CHUNK_BYTES
+            while queue:
+                taken.extend(queue.for_here())
+            break
+        left_before = queue.left + sum(size[release.rel_path] for release in chunk)
+        chunk_bytes = sum(size[release.rel_path] for release in chunk)
+        assert len(chunk) <= load.PARSE_CHUNK_RELEASES
+        assert load.PARSE_CHUNK_BYTES_AT_LEAST <= chunk_bytes <= max(load.PARSE_CHUNK_BYTES, left_before // 2) + load.PARSE_PIECE_BYTES
+        assert queue.left >= load.PARSE_BYTES_KEPT_HERE
+        chunks.append(chunk_bytes)
+        taken.extend(chunk)
+        taken.extend(queue.for_here())  # this process takes a piece between two chunks
+    assert taken == releases  # every release once, in order
+    assert len(chunks) >= 5 and chunks[-1] < chunks[0] / 2  # large while much is left, short at the end
 
 
 def test_a_small_landing_zone_is_parsed_here_without_starting_a_pool(raw_dir):

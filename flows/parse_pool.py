@@ -1,0 +1,139 @@
+"""The ingest's parse pool on a Prefect task runner: a large landing zone's releases parsed in worker processes
+(issue #31). Its own module, so that a spawned worker imports Prefect and the parsers, not the whole pipeline flow."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+import uuid
+from typing import Callable
+
+from prefect import get_client, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from citytrade import config
+from citytrade.ingest import load
+from citytrade.ingest.areas import AreaResolver
+from citytrade.ingest.releases import Release
+
+# Set while a parse pool is stopping early (an error, Ctrl-C): in a worker process by its initializer, in the run's
+# process for a thread pool. A running `parse releases` then returns at once instead of finishing its chunk, so that an
+# interrupted run still ends, and records that it was interrupted, within the STOP_SECONDS its supervisor gives it.
+parse_stop: threading.Event | None = None
+
+
+@task(name="parse releases", cache_policy=NO_CACHE, persist_result=False)
+def parse_releases(releases: list[Release], resolver: AreaResolver | None, scratch: str | None) -> list | str:
+    """The releases' parse; from a worker process, the path of a file in `scratch` that holds it, pickled.
+
+    Not the parse itself: Prefect 3.8's process pool hands a task's return value back pickled through a pipe, which
+    the run's process reads between the parses it makes itself (0.5-0.8 s for 200 releases, 17 MB), and unpickles
+    once for each callback on the task's future and again for its result (3.9 ms a release, as long as parsing it).
+    The file is read once, when the loader reaches it (ParseRun.result). Issue #31."""
+    parsed = load.parse_releases(releases, resolver, stopped=parse_stop.is_set if parse_stop is not None else None)
+    if scratch is None:  # a thread of the run's process
+        return parsed
+    path = os.path.join(scratch, f"{uuid.uuid4().hex}.pickle")
+    with open(path, "wb") as handle:
+        pickle.dump(parsed, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+class TaskRunnerParsePool:
+    """The ingest's parse pool (citytrade.ingest.load.ParsePool) on a Prefect task runner: each submission is one
+    run of the task `parse releases`, for up to load.PARSE_CHUNK_RELEASES releases.
+
+    By default a ProcessPoolTaskRunner: parsing is Python, which threads run one at a time (the GIL). On a cluster,
+    prefect-dask's DaskTaskRunner (`DaskTaskRunner(address=...)`) fits the same place, as make_runner: any
+    TaskRunner whose futures' result() gives the task's return value does. The runner is made when the pool is
+    entered, that is only for a landing zone large enough to be parsed in parallel; make_runner gets the event that
+    tells its tasks to stop early (parse_stop), set when the pool is left on an error or Ctrl-C."""
+
+    def __init__(self, make_runner: Callable[[threading.Event], TaskRunner], workers: int, stop: threading.Event,
+                 in_processes: bool = True):  # fmt: skip
+        self.make_runner, self.workers, self.stop, self.in_processes = make_runner, workers, stop, in_processes
+        self.runner: TaskRunner | None = None
+        self.scratch: str | None = None
+        self.sent = 0  # releases submitted
+
+    def __enter__(self) -> "TaskRunnerParsePool":
+        if self.in_processes:  # where the workers leave their parses; gone with the pool
+            self.scratch = tempfile.mkdtemp(prefix="citytrade-parse-")
+        self.runner = self.make_runner(self.stop)
+        self.runner.__enter__()
+        return self
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is not None:
+            self.stop.set()  # the running parses return at once: what they would give is not wanted
+        try:
+            self.runner.__exit__(exc_type, *exc_info)  # shuts the pool down: its workers end, also on Ctrl-C
+        finally:
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def submit(self, releases: list[Release], resolver: AreaResolver | None) -> "ParseRun":
+        self.sent += len(releases)
+        return ParseRun(self.runner.submit(parse_releases, {"releases": releases, "resolver": resolver, "scratch": self.scratch}))
+
+
+class ParseRun:
+    """One submission's task run, as load.parse_in_order asks of a future: done() without waiting, wait(), result()."""
+
+    def __init__(self, future: PrefectFuture):
+        self.future, self.finished = future, threading.Event()
+        future.add_done_callback(lambda _: self.finished.set())
+
+    def done(self) -> bool:
+        return self.finished.is_set()
+
+    def wait(self) -> None:
+        self.finished.wait()
+
+    def result(self) -> list:
+        parsed = self.future.result()
+        if isinstance(parsed, list):
+            return parsed
+        with open(parsed, "rb") as handle:
+            outcomes = pickle.load(handle)
+        os.remove(parsed)
+        return outcomes
+
+
+def start_parse_worker(api_url: str, stop: threading.Event) -> None:
+    """A parse worker process, before its first task: report to the API of the run that started it (without it a
+    worker of a run on Prefect's ephemeral API, no PREFECT_API_URL, starts an ephemeral API server of its own, 5 s of
+    its first task), and heed the run's stop event."""
+    global parse_stop
+    os.environ.setdefault("PREFECT_API_URL", api_url)
+    parse_stop = stop
+
+
+def process_pool_runner(workers: int, stop: threading.Event) -> ProcessPoolTaskRunner:
+    with get_client(sync_client=True) as client:
+        api_url = str(client.api_url)
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=start_parse_worker, initargs=(api_url, stop))
+
+
+def thread_pool_runner(workers: int, stop: threading.Event) -> ThreadPoolTaskRunner:
+    global parse_stop
+    parse_stop = stop
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def parse_pool() -> TaskRunnerParsePool | None:
+    """The parse pool the settings ask for (CITYTRADE_PARSE_WORKERS, CITYTRADE_PARSE_RUNNER), or None: one at a time.
+    Nothing starts until a landing zone is large enough to be worth it (load.PARALLEL_PARSE_MIN_RELEASES). The run's
+    own process is one of the parsers the setting counts: the pool has one worker fewer."""
+    workers = config.parse_workers() - 1
+    if workers < 1:
+        return None
+    if config.parse_runner() == "thread":
+        return TaskRunnerParsePool(lambda stop: thread_pool_runner(workers, stop), workers, threading.Event(), in_processes=False)
+    # the stop event reaches the workers as they start (a process-shared event cannot go with each task)
+    return TaskRunnerParsePool(lambda stop: process_pool_runner(workers, stop), workers, multiprocessing.get_context("spawn").Event())
