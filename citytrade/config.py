@@ -88,6 +88,11 @@ class Settings:
         return self.home / "lake"
 
     @property
+    def scratch_dir(self) -> Path:
+        """A run's passing files (a parse worker's output), each in a folder that goes with what made it."""
+        return self.home / "scratch"
+
+    @property
     def published_dir(self) -> Path:
         return self.home / "published"
 

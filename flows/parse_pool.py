@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from pathlib import Path
 from typing import Callable
 
 from prefect import get_client, task
@@ -55,15 +56,16 @@ class TaskRunnerParsePool:
     tells its tasks to stop early (parse_stop), set when the pool is left on an error or Ctrl-C."""
 
     def __init__(self, make_runner: Callable[[threading.Event], TaskRunner], workers: int, stop: threading.Event,
-                 in_processes: bool = True):  # fmt: skip
-        self.make_runner, self.workers, self.stop, self.in_processes = make_runner, workers, stop, in_processes
+                 scratch_root: Path | None):  # fmt: skip
+        self.make_runner, self.workers, self.stop, self.scratch_root = make_runner, workers, stop, scratch_root
         self.runner: TaskRunner | None = None
         self.scratch: str | None = None
         self.sent = 0  # releases submitted
 
     def __enter__(self) -> "TaskRunnerParsePool":
-        if self.in_processes:  # where the workers leave their parses; gone with the pool
-            self.scratch = tempfile.mkdtemp(prefix="citytrade-parse-")
+        if self.scratch_root is not None:  # where the workers leave their parses; gone with the pool
+            self.scratch_root.mkdir(parents=True, exist_ok=True)
+            self.scratch = tempfile.mkdtemp(prefix="parse-", dir=self.scratch_root)
         self.runner = self.make_runner(self.stop)
         self.runner.__enter__()
         return self
@@ -126,14 +128,15 @@ def thread_pool_runner(workers: int, stop: threading.Event) -> ThreadPoolTaskRun
     return ThreadPoolTaskRunner(max_workers=workers)
 
 
-def parse_pool() -> TaskRunnerParsePool | None:
+def parse_pool(scratch_root: Path) -> TaskRunnerParsePool | None:
     """The parse pool the settings ask for (CITYTRADE_PARSE_WORKERS, CITYTRADE_PARSE_RUNNER), or None: one at a time.
     Nothing starts until a landing zone is large enough to be worth it (load.PARALLEL_PARSE_MIN_RELEASES). The run's
-    own process is one of the parsers the setting counts: the pool has one worker fewer."""
+    own process is one of the parsers the setting counts: the pool has one worker fewer. Process workers leave their
+    parses in a folder of scratch_root (Settings.scratch_dir: under the home, as all of a run's state)."""
     workers = config.parse_workers() - 1
     if workers < 1:
         return None
     if config.parse_runner() == "thread":
-        return TaskRunnerParsePool(lambda stop: thread_pool_runner(workers, stop), workers, threading.Event(), in_processes=False)
+        return TaskRunnerParsePool(lambda stop: thread_pool_runner(workers, stop), workers, threading.Event(), scratch_root=None)
     # the stop event reaches the workers as they start (a process-shared event cannot go with each task)
-    return TaskRunnerParsePool(lambda stop: process_pool_runner(workers, stop), workers, multiprocessing.get_context("spawn").Event())
+    return TaskRunnerParsePool(lambda stop: process_pool_runner(workers, stop), workers, multiprocessing.get_context("spawn").Event(), scratch_root)

@@ -34,7 +34,7 @@ def report_dbt_nodes(stage: str, statuses: dict[str, str]) -> None:
 
 @task(name="ingest releases", **TRANSIENT_RETRIES)
 def ingest(settings: Settings, run_id: str):
-    return pipeline.ingest_stage(settings, run_id, parse_pool=parse_pool())
+    return pipeline.ingest_stage(settings, run_id, parse_pool=parse_pool(settings.scratch_dir))
 
 
 @task(name="dbt build (pre-gate)", **TRANSIENT_RETRIES)

@@ -53,11 +53,12 @@ def test_a_backfill_parsed_in_parallel_loads_the_same_rows_and_quarantine_as_one
     monkeypatch.setenv("CITYTRADE_PARSE_WORKERS", "2")
     monkeypatch.delenv("CITYTRADE_PARSE_RUNNER", raising=False)
     monkeypatch.setenv("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")  # parsed outside a flow run here
-    pool = parse_pool()
+    pool = parse_pool(tmp_path / "home" / "scratch")
     in_parallel = load.ingest_releases(backfill, tmp_path / "parallel.duckdb", "parallel-run", parse_pool=pool)
 
     assert pool is not None and pool.workers == 1  # two parsers: this process and one worker
     assert 0 < pool.sent < len(in_parallel.landing_zone)  # the worker parsed a share, this process the rest
+    assert pool.scratch.startswith(str(tmp_path / "home" / "scratch"))  # under the home, as all of a run's state
     assert not os.path.exists(pool.scratch)  # where the worker left its parses is gone with the pool
     assert multiprocessing.active_children() == []  # and its worker processes are gone
     serial_rows, parallel_rows = raw_tables(tmp_path / "serial.duckdb"), raw_tables(tmp_path / "parallel.duckdb")
