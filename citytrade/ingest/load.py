@@ -265,8 +265,8 @@ class ParsePool(Protocol):
     """Somewhere to parse releases in parallel, with `workers` parsers besides the run's own process. Entered for the
     parse of one landing zone (it starts them). submit(releases, resolver) returns a future whose done() says
     whether it has finished, whose wait() waits until it has, and whose result() is parse_releases(releases,
-    resolver), computed wherever the pool runs it. Leaving it stops them, also on an error or Ctrl-C. flows/parse_pool.py makes one from a Prefect task runner; this package does
-    not import Prefect."""
+    resolver), computed wherever the pool runs it. Leaving it stops them, also on an error or Ctrl-C.
+    flows/parse_pool.py makes one from a Prefect task runner; this package does not import Prefect."""
 
     workers: int
 
@@ -337,6 +337,23 @@ def _file_size(path: Path) -> int:
         return 0
 
 
+class ParsedHere:
+    """A piece this process parses, one release at a time, with the done() and result() of a pool's run."""
+
+    def __init__(self, releases: list[Release], resolver: AreaResolver):
+        self.releases, self.resolver, self.outcomes = releases, resolver, []
+
+    def parse_next(self) -> None:
+        release = self.releases[len(self.outcomes)]
+        self.outcomes.append((release.meta, parse_release(release, self.resolver)))
+
+    def done(self) -> bool:
+        return len(self.outcomes) == len(self.releases)
+
+    def result(self) -> list[tuple[dict, ParseOutcome]]:
+        return self.outcomes
+
+
 def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None,
                    pool: ParsePool | None = None) -> Iterator[tuple[Release, ParseOutcome]]:  # fmt: skip
     """Each release with its parse, in the order given.
@@ -344,10 +361,10 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
     For a large landing zone the pool's workers and this process share the parse. Each worker has one chunk at a
     time; while the chunk due next is still in the pool (the workers are starting, or busy), this process parses
     the next piece not yet sent, one release at a time, so that it sees a worker come free and sends it the next
-    chunk; the last pieces are parsed here. Releases sent or parsed and not yet consumed are at most 2 * workers + 2
-    chunks' worth of releases, so memory never holds the landing zone. One at a time here without a pool, with no worker, or
-    below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's error, Ctrl-C) leaves the pool, which stops
-    its workers and drops what they have not started."""
+    chunk; the last pieces are parsed here. Releases sent or parsed and not yet consumed are at most
+    (2 * workers + 2) * PARSE_CHUNK_RELEASES, so memory never holds the landing zone. One at a time here without a
+    pool, with no worker, or below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's error, Ctrl-C)
+    leaves the pool, which stops its workers and drops what they have not started."""
     if pool is None or pool.workers < 1 or len(releases) < PARALLEL_PARSE_MIN_RELEASES:
         resolver = resolver or default_resolver()
         for release in releases:
@@ -356,39 +373,35 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
     shipped = None if resolver is None or resolver is default_resolver() else resolver  # a worker builds the default
     local_resolver = resolver or default_resolver()
     queue = ParseQueue(releases, pool.workers + 1)
-    most_pending = (2 * pool.workers + 2) * PARSE_CHUNK_RELEASES  # releases sent or parsed, not yet consumed
-    pending: deque[tuple[list[Release], object]] = deque()  # in order: a pool's run, or the outcomes parsed here
-    here: tuple[list[Release], list] | None = None  # the piece being parsed here, until it is whole
+    most_held = (2 * pool.workers + 2) * PARSE_CHUNK_RELEASES  # releases sent or parsed, not yet consumed
+    pending: deque[tuple[list[Release], object]] = deque()  # in order: a pool's run, or a piece ParsedHere
+    here: ParsedHere | None = None  # the piece being parsed here, until it is whole
     sending = True
     with pool:
         while queue or pending:
-            held = sum(len(releases) for releases, _ in pending)
-            running = sum(1 for _, parse in pending if not isinstance(parse, list) and not parse.done())
-            while sending and running < pool.workers and held < most_pending:
+            held = sum(len(chunk) for chunk, _ in pending)
+            running = sum(1 for _, run in pending if not isinstance(run, ParsedHere) and not run.done())
+            while sending and running < pool.workers and held < most_held:
                 chunk = queue.for_a_worker()
                 if chunk is None:
                     sending = False  # what is left is parsed here
                     break
                 pending.append((chunk, pool.submit(chunk, shipped)))
                 running, held = running + 1, held + len(chunk)
-            due, parse = pending[0] if pending else (None, None)
-            if due is not None and (isinstance(parse, list) and len(parse) == len(due) or not isinstance(parse, list) and parse.done()):
-                pending.popleft()
-                outcomes = parse if isinstance(parse, list) else parse.result()
-                for release, (meta, outcome) in zip(due, outcomes, strict=True):
+            if pending and pending[0][1].done():
+                due, run = pending.popleft()
+                for release, (meta, outcome) in zip(due, run.result(), strict=True):
                     release.meta = meta
                     yield release, outcome
                 continue
             if here is None:
-                if not queue or held >= most_pending:
-                    parse.wait()  # the due chunk is the pool's (one parsed here is `here`): wait for it
+                if not queue or held >= most_held:
+                    pending[0][1].wait()  # the due chunk is the pool's (one parsed here is `here`): wait for it
                     continue
-                here = (queue.for_here(), [])
-                pending.append(here)
-            piece, outcomes = here
-            release = piece[len(outcomes)]
-            outcomes.append((release.meta, parse_release(release, local_resolver)))
-            if len(outcomes) == len(piece):
+                here = ParsedHere(queue.for_here(), local_resolver)
+                pending.append((here.releases, here))
+            here.parse_next()
+            if here.done():
                 here = None
 
 
