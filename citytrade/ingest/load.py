@@ -264,9 +264,10 @@ def releases_to_parse(releases: list[Release], known: dict[str, str]) -> list[Re
 class ParsePool(Protocol):
     """Somewhere to parse releases in parallel, with `workers` parsers besides the run's own process. Entered for the
     parse of one landing zone (it starts them). submit(releases, resolver) returns a future whose done() says
-    whether it has finished, whose wait() waits until it has, and whose result() is parse_releases(releases,
-    resolver), computed wherever the pool runs it. Leaving it stops them, also on an error or Ctrl-C.
-    flows/parse_pool.py makes one from a Prefect task runner; this package does not import Prefect."""
+    whether it has finished, whose wait() waits until it has, and whose result() gives parse_releases(releases,
+    resolver) (a list, or an iterator over it), computed wherever the pool runs it. Leaving it stops them, also on
+    an error or Ctrl-C. flows/parse_pool.py makes one from a Prefect task runner; this package does not import
+    Prefect."""
 
     workers: int
 
@@ -276,6 +277,10 @@ class ParsePool(Protocol):
 
     def submit(self, releases: list[Release], resolver: AreaResolver | None): ...
 
+    def finish(self) -> None:
+        """Nothing more will be submitted and all that was is done: the workers may start stopping now, while this
+        process parses the last pieces. Leaving the pool still waits until they have."""
+
 
 # A pool parses a landing zone of at least this many new releases; fewer (the monthly run brings a handful, a year's
 # backfill 33) are parsed one at a time here, as the pool cannot win on them: its start-up (a spawned worker imports
@@ -284,11 +289,12 @@ PARALLEL_PARSE_MIN_RELEASES = 500
 # The landing zone is cut into pieces of at most PARSE_PIECE_BYTES of release files (and PARSE_CHUNK_RELEASES
 # releases), as a parse costs by the byte (0.2-0.4 us, national and city releases alike). The run's process parses
 # one piece at a time, so that it never takes much that a worker coming free would have had. A worker gets a chunk:
-# consecutive pieces, an equal share per parser of what is left, between PARSE_CHUNK_BYTES_AT_LEAST and
-# PARSE_CHUNK_BYTES, so that the last ones, which one parser may still be parsing when the others have nothing left,
-# are short. Each chunk is one Prefect task run, whose own cost (0.1-0.3 s to start, engine, API client, events) is
-# shared by many parses; the last PARSE_BYTES_KEPT_HERE are parsed here, not sent, as a task run would take longer
-# to start than this process takes to parse them. Issue #31.
+# consecutive pieces, an equal share per parser of what is left beyond the last PARSE_BYTES_KEPT_HERE, between
+# PARSE_CHUNK_BYTES_AT_LEAST and PARSE_CHUNK_BYTES, so that the last ones, which one parser may still be parsing when
+# the others have nothing left, are short. Each chunk is one Prefect task run, whose own cost (0.1-0.3 s to start,
+# engine, API client, events) is shared by many parses. The last PARSE_BYTES_KEPT_HERE are parsed here, not sent: a
+# task run would take longer to start than this process takes to parse them, and the workers, their last chunk done,
+# exit meanwhile (0.2-0.5 s; ParsePool.finish). Issue #31.
 PARSE_PIECE_BYTES = 300_000
 PARSE_CHUNK_RELEASES = 200
 PARSE_CHUNK_BYTES = 4_000_000
@@ -321,7 +327,7 @@ class ParseQueue:
 
     def for_a_worker(self) -> list[Release] | None:
         """The next chunk for a worker, or None when what is left is better parsed here."""
-        target = max(PARSE_CHUNK_BYTES_AT_LEAST, min(PARSE_CHUNK_BYTES, self.left // self.parsers))
+        target = max(PARSE_CHUNK_BYTES_AT_LEAST, min(PARSE_CHUNK_BYTES, (self.left - PARSE_BYTES_KEPT_HERE) // self.parsers))
         count = taken = releases = 0
         while count < len(self.pieces) and taken < target and releases + len(self.pieces[count][0]) <= PARSE_CHUNK_RELEASES:
             releases, taken, count = releases + len(self.pieces[count][0]), taken + self.pieces[count][1], count + 1
@@ -361,10 +367,10 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
     For a large landing zone the pool's workers and this process share the parse. Each worker has one chunk at a
     time; while the chunk due next is still in the pool (the workers are starting, or busy), this process parses
     the next piece not yet sent, one release at a time, so that it sees a worker come free and sends it the next
-    chunk; the last pieces are parsed here. Releases sent or parsed and not yet consumed are at most
-    (2 * workers + 2) * PARSE_CHUNK_RELEASES, so memory never holds the landing zone. One at a time here without a
-    pool, with no worker, or below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's error, Ctrl-C)
-    leaves the pool, which stops its workers and drops what they have not started."""
+    chunk; the last pieces are parsed here, while the workers stop (finish). Releases sent or parsed and not yet
+    consumed are at most (2 * workers + 2) * PARSE_CHUNK_RELEASES, so memory never holds the landing zone. One at a
+    time here without a pool, with no worker, or below PARALLEL_PARSE_MIN_RELEASES. Closing the generator (the load's
+    error, Ctrl-C) leaves the pool, which stops its workers and drops what they have not started."""
     if pool is None or pool.workers < 1 or len(releases) < PARALLEL_PARSE_MIN_RELEASES:
         resolver = resolver or default_resolver()
         for release in releases:
@@ -376,7 +382,7 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
     most_held = (2 * pool.workers + 2) * PARSE_CHUNK_RELEASES  # releases sent or parsed, not yet consumed
     pending: deque[tuple[list[Release], object]] = deque()  # in order: a pool's run, or a piece ParsedHere
     here: ParsedHere | None = None  # the piece being parsed here, until it is whole
-    sending = True
+    sending = finishing = True
     with pool:
         while queue or pending:
             held = sum(len(chunk) for chunk, _ in pending)
@@ -388,6 +394,9 @@ def parse_in_order(releases: list[Release], resolver: AreaResolver | None = None
                     break
                 pending.append((chunk, pool.submit(chunk, shipped)))
                 running, held = running + 1, held + len(chunk)
+            if finishing and not sending and all(run.done() for _, run in pending if not isinstance(run, ParsedHere)):
+                pool.finish()  # its workers' exit (0.2-0.5 s) overlaps the last parses here
+                finishing = False
             if pending and pending[0][1].done():
                 due, run = pending.popleft()
                 for release, (meta, outcome) in zip(due, run.result(), strict=True):

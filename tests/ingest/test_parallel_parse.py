@@ -108,6 +108,7 @@ class InlinePool:
 
     def __init__(self, lag=40):
         self.submitted, self.sent, self.parsed_there, self.lag, self.entered, self.left = 0, [], 0, lag, False, False
+        self.runs, self.finished = [], False
 
     def __enter__(self):
         self.entered = True
@@ -117,9 +118,15 @@ class InlinePool:
         self.left = True
 
     def submit(self, releases, resolver):
+        assert not self.finished, "a chunk sent after finish()"
         self.submitted += len(releases)
         self.sent.extend(release.rel_path for release in releases)
-        return LaggingRun(self, releases, resolver, self.lag)
+        self.runs.append(LaggingRun(self, releases, resolver, self.lag))
+        return self.runs[-1]
+
+    def finish(self):
+        assert not self.finished and all(run.polls > run.lag for run in self.runs), "finish() before every run was done"
+        self.finished = True
 
 
 @pytest.fixture
@@ -156,6 +163,7 @@ def test_the_pool_and_this_process_share_the_parse_in_order_within_a_bounded_win
         parsed_here = parsed_anywhere - pool.parsed_there
         assert pool.submitted + parsed_here - consumed <= most_held  # never the whole landing zone in memory
     assert consumed == len(releases) and pool.entered and pool.left
+    assert pool.finished  # told, once its last chunk was done, that it could start stopping its workers
     assert parsed_anywhere == len(releases)  # each parsed once: here or in the pool
     assert 0 < pool.parsed_there < len(releases)  # and both did a share
     kept_here = [release.rel_path for release in releases[-load.PARSE_BYTES_KEPT_HERE // 100 :]]
@@ -170,7 +178,7 @@ def test_the_loader_stopping_leaves_the_pool(raw_dir, small_pieces):
         if consumed == 3 * load.PARSE_CHUNK_RELEASES:
             break
     parsed.close()  # the loader stops (an error, Ctrl-C): the pool is left, its workers stopped
-    assert pool.entered and pool.left and pool.submitted < len(releases)
+    assert pool.entered and pool.left and pool.submitted < len(releases) and not pool.finished
 
 
 def test_a_backfill_is_cut_by_bytes_into_chunks_that_shrink_as_it_runs_out(backfill):
@@ -188,7 +196,8 @@ def test_a_backfill_is_cut_by_bytes_into_chunks_that_shrink_as_it_runs_out(backf
         left_before = queue.left + sum(size[release.rel_path] for release in chunk)
         chunk_bytes = sum(size[release.rel_path] for release in chunk)
         assert len(chunk) <= load.PARSE_CHUNK_RELEASES
-        assert load.PARSE_CHUNK_BYTES_AT_LEAST <= chunk_bytes <= max(load.PARSE_CHUNK_BYTES, left_before // 2) + load.PARSE_PIECE_BYTES
+        share = (left_before - load.PARSE_BYTES_KEPT_HERE) // 2  # a parser's share of what is not kept here
+        assert load.PARSE_CHUNK_BYTES_AT_LEAST <= chunk_bytes <= max(load.PARSE_CHUNK_BYTES_AT_LEAST, min(load.PARSE_CHUNK_BYTES, share)) + load.PARSE_PIECE_BYTES
         assert queue.left >= load.PARSE_BYTES_KEPT_HERE
         chunks.append(chunk_bytes)
         taken.extend(chunk)
