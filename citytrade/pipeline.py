@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from citytrade import warehouse
 from citytrade.config import Settings
 from citytrade.ingest.load import IngestSummary, ParsePool, ingest_releases
-from citytrade.scheduling import pause_point
+from citytrade.scheduling import INTERRUPTED, pause_point
 from citytrade.publish import marts, report_html
 from citytrade.quality import gates
 from citytrade.transform import build, docs, spark
@@ -85,7 +85,11 @@ def run_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
 
 def interruptible(stage: Callable) -> Callable:
     """An interrupt (Ctrl-C) leaves the stage without its traceback: the stage's frames hold DuckDB connections,
-    which Prefect's record of the interrupted run would otherwise keep alive until the process ends."""
+    which Prefect's record of the interrupted run would otherwise keep alive until the process ends.
+
+    Ctrl-C while DuckDB runs a statement reaches the stage as DuckDB's own error ("Query interrupted"), not as
+    KeyboardInterrupt: once the run's SIGINT handler has noted an interrupt (scheduling.INTERRUPTED), any error is
+    that interrupt, so the run ends as interrupted (exit 130), not as failed."""
 
     @functools.wraps(stage)
     def run(*args, **kwargs):
@@ -93,6 +97,10 @@ def interruptible(stage: Callable) -> Callable:
             return stage(*args, **kwargs)
         except KeyboardInterrupt as interrupt:
             raise interrupt.with_traceback(None) from None
+        except Exception:
+            if not INTERRUPTED.is_set():
+                raise
+        raise KeyboardInterrupt  # out of the handler: the error and its frames are not kept as its context
 
     return run
 

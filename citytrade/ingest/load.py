@@ -147,7 +147,10 @@ class _Batch:
                         _insert_rows(self.con, "raw.quarantine", [(release.release_id, quarantined)])
                 self.con.execute("commit")
             except Exception:
-                self.con.execute("rollback")
+                try:
+                    self.con.execute("rollback")
+                except duckdb.TransactionException:  # a failed or interrupted commit has ended the transaction itself
+                    pass  # what made it fail is raised, not "cannot rollback - no transaction is active"
                 raise
         events = self.events
         self._clear()
