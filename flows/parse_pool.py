@@ -18,6 +18,7 @@ from prefect import get_client, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from citytrade import config
 from citytrade.ingest import load
 from citytrade.ingest.areas import AreaResolver
@@ -103,8 +104,11 @@ class TaskRunnerParsePool:
         threading.Thread(target=stop_runner, name="parse pool stop", daemon=True).start()
 
     def submit(self, releases: list[Release], resolver: AreaResolver | None) -> "ParseRun":
+        """One run of `parse releases`. Its arguments go quoted: Prefect would otherwise walk every release and its
+        sidecar fields, looking for futures among them, in this process and again in the worker."""
         self.sent += len(releases)
-        return ParseRun(self.runner.submit(parse_releases, {"releases": releases, "resolver": resolver, "scratch": self.scratch}))
+        arguments = {"releases": quote(releases), "resolver": quote(resolver), "scratch": self.scratch}
+        return ParseRun(self.runner.submit(parse_releases, arguments))
 
 
 class ParseRun:
