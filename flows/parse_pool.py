@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -89,19 +89,10 @@ class TaskRunnerParsePool:
     def finish(self) -> None:
         """Shut the runner down in a thread of its own: its workers take 0.2-0.5 s to exit, which the run's process
         spends on its last parses instead of waiting. __exit__ waits for it."""
-        if self.stopped is not None:
-            return
-        self.stopped = Future()
-
-        def stop_runner() -> None:
-            try:
-                self.runner.__exit__(None, None, None)
-            except BaseException as exc:  # raised again by __exit__, in the run's thread
-                self.stopped.set_exception(exc)
-            else:
-                self.stopped.set_result(None)
-
-        threading.Thread(target=stop_runner, name="parse pool stop", daemon=True).start()
+        if self.stopped is None:
+            stopper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-pool-stop")
+            self.stopped = stopper.submit(self.runner.__exit__, None, None, None)
+            stopper.shutdown(wait=False)  # its one thread ends once the runner has
 
     def submit(self, releases: list[Release], resolver: AreaResolver | None) -> "ParseRun":
         """One run of `parse releases`. Its arguments go quoted: Prefect would otherwise walk every release and its
